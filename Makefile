@@ -1,0 +1,46 @@
+# nnbp's everyday commands. `make train` and `make test` work on a fresh clone with only
+# Python 3.11 and make: each creates .venv and installs what it needs first.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CONFIG ?= configs/mnist.yaml
+DATASET ?= mnist
+# Extra arguments for `nnbp train`, e.g. make train TRAIN_ARGS='--overwrite --set training.seed=2'
+TRAIN_ARGS ?=
+# The stamp is redone when the package metadata changes.
+STAMP  := $(VENV)/.installed
+
+.PHONY: install data train test lint format seeds clean
+
+install: $(STAMP)
+
+$(STAMP): setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test]'
+	touch $@
+
+data: install
+	$(BIN)/nnbp data fetch $(DATASET)
+
+train: install data
+	$(BIN)/nnbp train $(CONFIG) $(TRAIN_ARGS)
+
+test: install
+	$(BIN)/python -m pytest
+
+# The book's chapter-1 network with seeds 1 to 5: best-epoch test accuracy per seed and overall.
+seeds: install data
+	$(BIN)/python scripts/seeds.py $(CONFIG) 1 2 3 4 5
+
+lint: install
+	$(BIN)/ruff check nnbp tests scripts bench
+	$(BIN)/ruff format --check nnbp tests scripts bench
+
+format: install
+	$(BIN)/ruff format nnbp tests scripts bench
+	$(BIN)/ruff check --fix nnbp tests scripts bench
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .hypothesis

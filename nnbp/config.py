@@ -1,0 +1,304 @@
+"""Run configuration: YAML -> frozen dataclasses, every key with a documented default.
+
+A config file has up to four top-level keys: ``name`` and the sections ``data``,
+``network`` and ``training``. Each key below carries its default, its meaning and what
+values it accepts; an unknown key, a wrong type or an impossible value is a
+``ConfigError`` naming the key path (``training.eta``) and, for a typo, the closest
+valid key. ``--set key.path=value`` overrides are applied to the raw YAML before the
+same checks, so they cannot slip anything past them.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import hashlib
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from nnbp.datasets import DATASETS, ROLES
+from nnbp.errors import ConfigError
+from nnbp.network import COSTS, DTYPES, INITS
+
+# --- value checkers: raw YAML value -> clean value, or raise ValueError(expected) ------
+
+
+def _int(min_value: int) -> Any:
+    def check(v: Any) -> int:
+        if isinstance(v, bool) or not isinstance(v, int) or v < min_value:
+            raise ValueError(f"an integer >= {min_value}")
+        return v
+
+    return check
+
+
+def _positive_float(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not (0 < v < float("inf")):
+        raise ValueError("a number > 0")
+    return float(v)
+
+
+def _choice(options: Any) -> Any:
+    def check(v: Any) -> str:
+        if not isinstance(v, str) or v not in options:
+            raise ValueError("one of " + ", ".join(sorted(options)))
+        return v
+
+    return check
+
+
+def _name(v: Any) -> str:
+    # The name becomes a directory under runs/: no separators, nothing hidden.
+    if not isinstance(v, str) or not v or v.startswith(".") or "/" in v or "\\" in v:
+        raise ValueError("a non-empty name without '/' that does not start with '.'")
+    if v == "latest":
+        raise ValueError("a name other than 'latest', which runs/latest uses")
+    return v
+
+
+def _optional_path(v: Any) -> str | None:
+    if v is None:
+        return None
+    if not isinstance(v, str) or not v:
+        raise ValueError("a file path (a string) or null")
+    return v
+
+
+def _path(v: Any) -> str:
+    if not isinstance(v, str) or not v:
+        raise ValueError("a directory path (a string)")
+    return v
+
+
+def _sizes(v: Any) -> tuple[int, ...]:
+    if (
+        not isinstance(v, list | tuple)
+        or len(v) < 2
+        or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in v)
+    ):
+        raise ValueError("a list of at least 2 positive integers, input first, e.g. [784, 30, 10]")
+    return tuple(v)
+
+
+def _key(default: Any, check: Any, doc: str) -> Any:
+    return field(default=default, metadata={"check": check, "doc": doc})
+
+
+# --- the schema ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    dataset: str = _key(
+        "mnist",
+        _choice(DATASETS),
+        "a known dataset, fetched with `nnbp data fetch`: mnist or fashion-mnist",
+    )
+    dir: str = _key("data", _path, "where datasets live: <dir>/<dataset>/ (relative to the cwd)")
+    train_images: str | None = _key(
+        None, _optional_path, "explicit IDX file of training images, instead of the dataset's"
+    )
+    train_labels: str | None = _key(None, _optional_path, "explicit IDX file of training labels")
+    test_images: str | None = _key(None, _optional_path, "explicit IDX file of test images")
+    test_labels: str | None = _key(None, _optional_path, "explicit IDX file of test labels")
+    validation_size: int = _key(
+        10000, _int(0), "the last N training images are held out for validation; 0: none"
+    )
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    sizes: tuple[int, ...] = _key(
+        (784, 30, 10), _sizes, "neurons per layer, input first; ends must fit the data"
+    )
+    cost: str = _key("quadratic", _choice(COSTS), "cost function: quadratic")
+    init: str = _key("large", _choice(INITS), "initial weights and biases: large = N(0, 1)")
+
+
+@dataclass(frozen=True)
+class TrainingConfig:
+    epochs: int = _key(30, _int(1), "passes over the training data")
+    mini_batch_size: int = _key(10, _int(1), "examples per gradient step (m)")
+    eta: float = _key(3.0, _positive_float, "learning rate (eta), > 0")
+    seed: int = _key(0, _int(0), "seed of the one random generator (initialisation, shuffling)")
+    dtype: str = _key("float32", _choice(DTYPES), "floating point type: float32 or float64")
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str = _key("run", _name, "run name: the run directory is runs/<name>/")
+    data: DataConfig = field(default_factory=DataConfig)
+    network: NetworkConfig = field(default_factory=NetworkConfig)
+    training: TrainingConfig = field(default_factory=TrainingConfig)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The resolved config as plain YAML/JSON-able data (tuples become lists)."""
+
+        def plain(v: Any) -> Any:
+            return list(v) if isinstance(v, tuple) else v
+
+        out: dict[str, Any] = {}
+        for f in dataclasses.fields(self):
+            v = getattr(self, f.name)
+            if dataclasses.is_dataclass(v):
+                out[f.name] = {g.name: plain(getattr(v, g.name)) for g in dataclasses.fields(v)}
+            else:
+                out[f.name] = plain(v)
+        return out
+
+    def to_yaml(self) -> str:
+        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+
+    def digest(self) -> str:
+        """SHA-256 of the resolved config (canonical JSON): says which config made a file."""
+        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+_SECTION_CLASSES = {"data": DataConfig, "network": NetworkConfig, "training": TrainingConfig}
+
+
+def key_paths() -> list[str]:
+    """Every valid key path: ``name``, ``data.dataset``, ..."""
+    paths = ["name"]
+    for section, cls in _SECTION_CLASSES.items():
+        paths += [f"{section}.{f.name}" for f in dataclasses.fields(cls)]
+    return paths
+
+
+def describe_keys() -> list[tuple[str, Any, str]]:
+    """(key path, default, meaning) for every key, for help texts and docs."""
+    rows = [("name", "the config file's name", "run name: the run directory is runs/<name>/")]
+    for section, cls in _SECTION_CLASSES.items():
+        for f in dataclasses.fields(cls):
+            rows.append((f"{section}.{f.name}", f.default, f.metadata["doc"]))
+    return rows
+
+
+def _unknown(path: str) -> ConfigError:
+    """An unknown key, with the closest valid key at the same depth as a suggestion."""
+    # A right key in the wrong section (training.sizes) is a common slip: say where it is.
+    leaf = path.rsplit(".", 1)[-1]
+    guess = [p for p in key_paths() if "." in path and p.endswith("." + leaf)][:1]
+    valid = key_paths() if "." in path else ["name", *_SECTION_CLASSES]
+    guess = guess or difflib.get_close_matches(path, valid, n=1, cutoff=0.6)
+    hint = f"; did you mean '{guess[0]}'?" if guess else ""
+    return ConfigError(f"{path}: unknown key{hint}")
+
+
+def _check(path: str, check: Any, value: Any) -> Any:
+    try:
+        return check(value)
+    except ValueError as e:
+        raise ConfigError(f"{path}: expected {e}, got {value!r}") from None
+
+
+def from_dict(raw: Any, *, default_name: str = "run") -> Config:
+    """Validate raw YAML data and build a Config; errors name the key path."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"expected a mapping of keys at the top level, got {type(raw).__name__}")
+    for key in raw:
+        if key != "name" and key not in _SECTION_CLASSES:
+            raise _unknown(str(key))
+    sections = {}
+    for section, cls in _SECTION_CLASSES.items():
+        values = raw.get(section)
+        values = {} if values is None else values
+        if not isinstance(values, dict):
+            raise ConfigError(f"{section}: expected a mapping of keys, got {values!r}")
+        fields = {f.name: f for f in dataclasses.fields(cls)}
+        clean = {}
+        for key, value in values.items():
+            if key not in fields:
+                raise _unknown(f"{section}.{key}")
+            clean[key] = _check(f"{section}.{key}", fields[key].metadata["check"], value)
+        sections[section] = cls(**clean)
+    name = _check("name", _name, raw.get("name", default_name))
+    cfg = Config(name=name, **sections)
+    _check_together(cfg)
+    return cfg
+
+
+def _check_together(cfg: Config) -> None:
+    """Checks that involve more than one key (data files are checked when they are read)."""
+    d = cfg.data
+    explicit = {role: getattr(d, role) for role in ROLES}
+    if any(explicit.values()) and not all(explicit.values()):
+        missing = next(role for role, path in explicit.items() if not path)
+        raise ConfigError(
+            f"data.{missing}: expected a path, since other data.* files are given (give all four)"
+        )
+    if not any(explicit.values()):
+        ds = DATASETS[d.dataset]
+        n_in = ds.image_shape[0] * ds.image_shape[1]
+        sizes = cfg.network.sizes
+        if sizes[0] != n_in or sizes[-1] != ds.num_classes:
+            raise ConfigError(
+                f"network.sizes: expected [{n_in}, ..., {ds.num_classes}] for dataset {d.dataset}"
+                f" ({ds.image_shape[0]}x{ds.image_shape[1]} images, {ds.num_classes} classes),"
+                f" got {list(sizes)}"
+            )
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``key.path=value`` -> (["key", "path"], value parsed as a YAML scalar or list)."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"--set {text}: expected key.path=value, e.g. training.eta=0.5")
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else None
+    except yaml.YAMLError:
+        raise ConfigError(f"--set {text}: the value is not valid YAML") from None
+    return key.strip().split("."), parsed
+
+
+def apply_overrides(raw: Any, overrides: list[str]) -> dict[str, Any]:
+    """A copy of raw YAML data with each ``key.path=value`` override set."""
+    if raw is not None and not isinstance(raw, dict):
+        raise ConfigError(f"expected a mapping of keys at the top level, got {type(raw).__name__}")
+    out = dict(raw or {})
+    for text in overrides:
+        path, value = parse_override(text)
+        dotted = ".".join(path)
+        if dotted not in key_paths():
+            raise _unknown(dotted)
+        if len(path) == 1:
+            out[path[0]] = value
+        else:
+            section = out.get(path[0])
+            section = dict(section) if isinstance(section, dict) else {}
+            section[path[1]] = value
+            out[path[0]] = section
+    return out
+
+
+def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a YAML config file, apply ``--set`` overrides, validate.
+
+    The run name defaults to the file's stem (configs/mnist.yaml -> mnist). Errors are
+    ConfigError with the file name in front of the key path.
+    """
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"{path}: config file not found") from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise ConfigError(f"{path}: cannot read the config file ({e})") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as e:
+        where = getattr(e, "problem_mark", None)
+        line = f" at line {where.line + 1}" if where is not None else ""
+        problem = getattr(e, "problem", None) or "invalid YAML"
+        raise ConfigError(f"{path}: not valid YAML{line}: {problem}") from None
+    try:
+        return from_dict(apply_overrides(raw, list(overrides)), default_name=path.stem)
+    except ConfigError as e:
+        raise ConfigError(f"{path}: {e}") from None

@@ -1,0 +1,111 @@
+"""From a config's ``data`` section to the arrays training and evaluation use.
+
+Images become float rows scaled to [0, 1] (pixel / 255), shape (n, rows * cols); labels
+stay integer class indices, shape (n,). One-hot targets are made only inside training.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from nnbp import datasets, idx
+from nnbp.config import Config
+from nnbp.datasets import ROLES
+from nnbp.errors import ConfigError, DataError
+
+
+@dataclass
+class Split:
+    """One part of the data: x (n, n_in) floats in [0, 1] and integer labels (n,)."""
+
+    x: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+
+@dataclass
+class Splits:
+    """Training, validation (None when ``data.validation_size`` is 0) and test data."""
+
+    train: Split
+    validation: Split | None
+    test: Split
+    image_shape: tuple[int, int]
+    class_names: list[str]
+
+
+def scale_images(images: np.ndarray, dtype: str | np.dtype) -> np.ndarray:
+    """uint8 images (n, rows, cols) -> rows of floats in [0, 1], shape (n, rows * cols).
+
+    The one place where pixels become network inputs: training, evaluation and
+    prediction all scale through here, so the same image gives the same input.
+    """
+    flat = images.reshape(len(images), -1)
+    return np.divide(flat, 255, dtype=dtype)
+
+
+def data_paths(cfg: Config) -> dict[str, Path]:
+    """The four IDX files the config names: explicit ``data.*`` paths, or the dataset's."""
+    explicit = {role: getattr(cfg.data, role) for role in ROLES}
+    if any(explicit.values()):
+        return {role: Path(p) for role, p in explicit.items()}
+    return datasets.dataset_paths(cfg.data.dataset, cfg.data.dir)
+
+
+def class_names(cfg: Config) -> list[str]:
+    """Names of the output classes: the dataset's when they fit the output layer, else 0..n-1."""
+    n = cfg.network.sizes[-1]
+    names = list(datasets.get_dataset(cfg.data.dataset).class_names)
+    return names if len(names) == n else [str(i) for i in range(n)]
+
+
+def load_splits(cfg: Config) -> Splits:
+    """Read, check and scale the config's data; hold out the last ``validation_size`` images.
+
+    The validation set is the *last* ``data.validation_size`` training images, the book's
+    50,000 / 10,000 split of MNIST's 60,000 training images.
+    """
+    paths = data_paths(cfg)
+    missing = [p for p in paths.values() if not p.exists()]
+    if missing:
+        hint = ""
+        if not any(getattr(cfg.data, role) for role in ROLES):
+            hint = f"; run `nnbp data fetch {cfg.data.dataset} --dest {cfg.data.dir}` first"
+        raise DataError(f"{missing[0]}: file not found{hint}")
+
+    n_classes = cfg.network.sizes[-1]
+    train_images, train_labels = idx.read_pair(
+        paths["train_images"], paths["train_labels"], n_classes
+    )
+    test_images, test_labels = idx.read_pair(paths["test_images"], paths["test_labels"], n_classes)
+    image_shape = train_images.shape[1:]
+    if test_images.shape[1:] != image_shape:
+        raise DataError(
+            f"{paths['test_images']}: images are {test_images.shape[1]}x{test_images.shape[2]}"
+            f" but the training images are {image_shape[0]}x{image_shape[1]}"
+        )
+    n_in = image_shape[0] * image_shape[1]
+    if cfg.network.sizes[0] != n_in:
+        raise ConfigError(
+            f"network.sizes: the first size must be {n_in} (the {image_shape[0]}x{image_shape[1]}"
+            f" pixels of {paths['train_images']}), got {cfg.network.sizes[0]}"
+        )
+    n_val = cfg.data.validation_size
+    if n_val >= len(train_labels):
+        raise ConfigError(
+            f"data.validation_size: expected fewer than the {len(train_labels)} training images"
+            f" of {paths['train_images']}, got {n_val}"
+        )
+
+    dtype = cfg.training.dtype
+    x = scale_images(train_images, dtype)
+    n_train = len(train_labels) - n_val
+    train = Split(x[:n_train], train_labels[:n_train])
+    validation = Split(x[n_train:], train_labels[n_train:]) if n_val else None
+    test = Split(scale_images(test_images, dtype), test_labels)
+    return Splits(train, validation, test, (image_shape[0], image_shape[1]), class_names(cfg))

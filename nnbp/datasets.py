@@ -1,0 +1,281 @@
+"""The datasets nnbp knows by name: their files, checksums, classes, and how to fetch them.
+
+Each dataset is four gzipped IDX files. A file is accepted when the SHA-256 of its
+*decompressed* content matches the table, so a mirror that recompressed the files (other
+gzip level, stripped header) is as good as the original. Fetching streams each file into
+a temporary file beside its destination, verifies it, then renames it into place: a
+partial or wrong download never sits under the final name.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import http.client
+import os
+import secrets
+import urllib.error
+import urllib.parse
+import urllib.request
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from nnbp.errors import DataError
+from nnbp.idx import MAX_IDX_BYTES
+
+MIRROR_ENV = "NNBP_DATA_MIRROR"
+"""Environment variable naming a local directory or URL that holds ``<dataset>/<file>``."""
+
+ROLES = ("train_images", "train_labels", "test_images", "test_labels")
+_FILE_NAMES = (  # the canonical names, in ROLES order, shared by MNIST and Fashion-MNIST
+    "train-images-idx3-ubyte.gz",
+    "train-labels-idx1-ubyte.gz",
+    "t10k-images-idx3-ubyte.gz",
+    "t10k-labels-idx1-ubyte.gz",
+)
+_TIMEOUT = 30  # seconds without an answer before a URL counts as unreachable
+_CHUNK = 1 << 20  # stream in 1 MiB pieces so memory stays small
+_MAX_BYTES = MAX_IDX_BYTES + 2**20  # no real file (compressed or not) comes near this
+
+
+@dataclass(frozen=True)
+class Dataset:
+    """A known dataset: its four files, where to get them, and its classes.
+
+    ``files`` maps each role in ROLES to (file name, SHA-256 hex of the decompressed
+    content); ``urls`` are public base URLs (ending in ``/``) tried in order.
+    """
+
+    name: str
+    files: dict[str, tuple[str, str]] = field(hash=False)
+    urls: tuple[str, ...]
+    class_names: tuple[str, ...]
+    image_shape: tuple[int, int] = (28, 28)
+
+    @property
+    def num_classes(self) -> int:
+        """How many classes the labels range over (labels are 0..num_classes-1)."""
+        return len(self.class_names)
+
+
+def _files(*sha256: str) -> dict[str, tuple[str, str]]:
+    return {
+        role: (name, digest) for role, name, digest in zip(ROLES, _FILE_NAMES, sha256, strict=True)
+    }
+
+
+DATASETS: dict[str, Dataset] = {
+    "mnist": Dataset(
+        name="mnist",
+        files=_files(
+            "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        ),
+        urls=(
+            "https://ossci-datasets.s3.amazonaws.com/mnist/",
+            "https://storage.googleapis.com/cvdf-datasets/mnist/",
+        ),
+        class_names=tuple(str(digit) for digit in range(10)),
+    ),
+    "fashion-mnist": Dataset(
+        name="fashion-mnist",
+        files=_files(
+            "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        ),
+        urls=(
+            "http://fashion-mnist.s3-website.eu-central-1.amazonaws.com/",
+            "https://github.com/zalandoresearch/fashion-mnist/raw/master/data/fashion/",
+        ),
+        class_names=(
+            "T-shirt/top",
+            "Trouser",
+            "Pullover",
+            "Dress",
+            "Coat",
+            "Sandal",
+            "Shirt",
+            "Sneaker",
+            "Bag",
+            "Ankle boot",
+        ),
+    ),
+}
+
+
+def get_dataset(name: str) -> Dataset:
+    """The Dataset called ``name``; DataError listing the known names otherwise."""
+    try:
+        return DATASETS[name]
+    except KeyError:
+        known = ", ".join(DATASETS)
+        raise DataError(f"dataset {name!r}: unknown, expected one of: {known}") from None
+
+
+def dataset_paths(name: str, root: str | os.PathLike = "data") -> dict[str, Path]:
+    """Where the dataset's files live: role -> ``root/<name>/<file name>``."""
+    dataset = get_dataset(name)
+    return {role: Path(root, dataset.name, file) for role, (file, _) in dataset.files.items()}
+
+
+def _gz_sha256(path: str | os.PathLike) -> str:
+    """Streamed SHA-256 of a gzip file's content; ValueError if not valid gzip, OSError."""
+    digest = hashlib.sha256()
+    size = 0
+    try:
+        with gzip.open(path, "rb") as gz:
+            while chunk := gz.read(_CHUNK):
+                size += len(chunk)
+                if size > _MAX_BYTES:  # a gzip bomb: stop rather than hash forever
+                    raise ValueError(f"decompresses to more than {_MAX_BYTES} bytes")
+                digest.update(chunk)
+    except (gzip.BadGzipFile, EOFError, zlib.error) as e:
+        raise ValueError(f"not a valid gzip file ({e})") from None
+    return digest.hexdigest()
+
+
+def verify_file(path: str | os.PathLike, sha256: str) -> bool:
+    """True if ``path`` is a gzip file whose decompressed content has this SHA-256.
+
+    A missing, unreadable, non-gzip or corrupt file gives False, never an exception.
+    """
+    try:
+        return _gz_sha256(path) == sha256.lower()
+    except (OSError, ValueError):
+        return False
+
+
+def _sources(dataset: Dataset, file: str, mirror: str | None) -> list[str]:
+    """Where to look for ``file``, in order: the mirror (if any), then the public URLs."""
+    public = [base + file for base in dataset.urls]
+    if not mirror:
+        return public
+    if "://" not in mirror:
+        return [str(Path(mirror).expanduser() / dataset.name / file), *public]
+    if urllib.parse.urlsplit(mirror).scheme not in ("file", "http", "https"):
+        raise DataError(f"{MIRROR_ENV}={mirror}: expected a directory or a file/http/https URL")
+    return [f"{mirror.rstrip('/')}/{dataset.name}/{file}", *public]
+
+
+class _BadSource(Exception):
+    """A source answered, but not with the file we want (wrong content, too big)."""
+
+
+def _reason(error: BaseException) -> str:
+    """A short human reason for a failed source."""
+    if isinstance(error, urllib.error.HTTPError):
+        return f"HTTP {error.code} {error.reason}"
+    if isinstance(error, urllib.error.URLError):
+        if not isinstance(error.reason, OSError):
+            return str(error.reason)
+        error = error.reason  # e.g. file not found behind a file:// URL, DNS failure
+    if isinstance(error, FileNotFoundError):
+        return "not found"
+    if isinstance(error, TimeoutError):
+        return f"no answer within {_TIMEOUT} s"
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error) or type(error).__name__
+
+
+def _megabytes(size: int) -> str:
+    return f"{size / 1e6:.1f} MB" if size >= 10**5 else f"{size / 1e3:.1f} kB"
+
+
+def _copy(src: BinaryIO, out: BinaryIO, total: int | None, report: Callable[[str], None]) -> int:
+    """Stream ``src`` into ``out``; return the byte count. Reports every 25% of big files."""
+    size, next_percent = 0, 25
+    while chunk := src.read(_CHUNK):
+        size += len(chunk)
+        if size > _MAX_BYTES:
+            raise _BadSource(f"more than {_MAX_BYTES} bytes, larger than any real dataset file")
+        out.write(chunk)
+        if total and total >= 4 * _CHUNK and next_percent <= size * 100 // total < 100:
+            percent = size * 100 // total
+            report(f"{percent}% of {_megabytes(total)}")
+            next_percent = percent // 25 * 25 + 25
+    return size
+
+
+def _fetch_one(source: str, dest: Path, sha256: str, say: Callable[[str], None]) -> str:
+    """Fetch ``source`` (URL or path) to ``dest`` through a verified temporary file.
+
+    Returns what was done; raises OSError, http.client.HTTPException or _BadSource. The
+    temporary file is removed on every path and ``dest`` is only ever replaced whole.
+    """
+    label = f"{dest.parent.name}/{dest.name}"
+    tmp = dest.with_name(f".{dest.name}.{secrets.token_hex(6)}.part")
+    total, verb = None, "copied"
+    try:
+        if "://" in source:
+            request = urllib.request.Request(source, headers={"User-Agent": "nnbp"})
+            src = urllib.request.urlopen(request, timeout=_TIMEOUT)
+            if not source.startswith("file:"):
+                length, verb = src.headers.get("Content-Length", ""), "downloaded"
+                total = int(length) if length.isdigit() else None
+        else:
+            src = open(source, "rb")  # noqa: SIM115 (closed by the with below)
+        with src, open(tmp, "xb") as out:  # "x": never write into someone else's file
+            size = _copy(src, out, total, lambda message: say(f"{label}: {message}"))
+            out.flush()
+            os.fsync(out.fileno())
+        try:
+            got = _gz_sha256(tmp)
+        except ValueError as e:
+            raise _BadSource(str(e)) from None
+        if got != sha256.lower():
+            raise _BadSource(f"sha256 of the decompressed content is {got}, expected {sha256}")
+        os.replace(tmp, dest)
+    finally:
+        tmp.unlink(missing_ok=True)  # after os.replace there is nothing left to remove
+    return f"{label}: {verb} from {source} ({_megabytes(size)}), sha256 ok"
+
+
+def fetch(
+    name: str,
+    root: str | os.PathLike = "data",
+    *,
+    mirror: str | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Path]:
+    """Make sure the dataset's four files are under ``root/<name>/`` and verified.
+
+    A file already present with the right decompressed SHA-256 is kept. Otherwise the
+    sources are tried in order -- ``mirror`` (a directory or file/http/https URL holding
+    ``<name>/<file>``; callers pass ``os.environ.get(MIRROR_ENV)``), then the public
+    URLs -- and the first one that yields the right content wins. Returns role -> path.
+    Raises DataError naming the file and every source tried, with the reason for each.
+    """
+    dataset = get_dataset(name)
+    paths = dataset_paths(name, root)
+    say = progress or (lambda message: None)
+    directory = Path(root, dataset.name)
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise DataError(f"{directory}: cannot create the data directory: {_reason(e)}") from None
+    for role, (file, sha256) in dataset.files.items():
+        dest, label = paths[role], f"{dataset.name}/{file}"
+        if dest.exists():
+            if verify_file(dest, sha256):
+                say(f"{label}: ok, already present")
+                continue
+            say(f"{label}: present but not the expected content, fetching it again")
+        failures = []
+        for source in _sources(dataset, file, mirror):
+            try:
+                say(_fetch_one(source, dest, sha256, say))
+                break
+            except (OSError, http.client.HTTPException, _BadSource) as e:
+                failures.append(f"{source} ({_reason(e)})")
+                say(f"{label}: {source} failed: {_reason(e)}")
+        else:
+            raise DataError(f"{dest}: could not fetch {label}; tried " + "; ".join(failures))
+    return paths

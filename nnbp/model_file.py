@@ -1,0 +1,136 @@
+"""The weights file, ``weights.npz``: save and load a Network with its metadata.
+
+Layout (a NumPy ``.npz`` archive, read with ``allow_pickle=False``, so nothing in it is
+ever executed):
+
+- ``sizes``: int64 (L+1,), layer sizes, input first;
+- ``w0``, ``b0``, ``w1``, ``b1``, ...: each layer's weights (sizes[l+1], sizes[l]) and
+  biases (sizes[l+1],), float32 or float64;
+- ``metadata``: a 0-d string array holding a JSON object: ``format``, ``format_version``,
+  ``nnbp_version``, ``activation``, ``cost``, ``dtype``, ``input_shape``,
+  ``input_scaling``, ``class_names``, ``config_sha256``.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnbp import __version__
+from nnbp.atomic import atomic_write_bytes
+from nnbp.errors import ModelFileError
+from nnbp.network import COSTS, Network
+
+FORMAT = "nnbp-weights"
+FORMAT_VERSION = 1
+INPUT_SCALING = "pixel / 255"
+
+
+def save(
+    path: str | os.PathLike,
+    net: Network,
+    *,
+    input_shape: tuple[int, int],
+    class_names: list[str],
+    config_sha256: str,
+) -> None:
+    """Write ``net`` and its metadata to ``path`` atomically."""
+    metadata = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "nnbp_version": __version__,
+        "activation": "sigmoid",
+        "cost": net.cost,
+        "dtype": str(net.dtype),
+        "input_shape": list(input_shape),
+        "input_scaling": INPUT_SCALING,
+        "class_names": list(class_names),
+        "config_sha256": config_sha256,
+    }
+    arrays: dict[str, np.ndarray] = {"sizes": np.array(net.sizes, dtype=np.int64)}
+    for l, (w, b) in enumerate(zip(net.w, net.b, strict=True)):
+        arrays[f"w{l}"] = w
+        arrays[f"b{l}"] = b
+    arrays["metadata"] = np.array(json.dumps(metadata))
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    try:
+        atomic_write_bytes(path, buf.getvalue())
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot write ({e.strerror or e})") from None
+
+
+def load(path: str | os.PathLike) -> tuple[Network, dict[str, Any]]:
+    """Read a weights file: (Network, metadata). Anything amiss is a ModelFileError."""
+    path = Path(path)
+    if not path.is_file():
+        what = "is not a file" if path.exists() else "not found"
+        raise ModelFileError(f"{path}: weights file {what}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    except ValueError as e:
+        # np.load says "Object arrays cannot be loaded when allow_pickle=False" for pickles.
+        raise ModelFileError(f"{path}: not an nnbp weights file ({e})") from None
+    except (OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
+        raise ModelFileError(f"{path}: not a readable weights file ({e})") from None
+    if not isinstance(arrays, dict) or "metadata" not in arrays or "sizes" not in arrays:
+        raise ModelFileError(f"{path}: not an nnbp weights file (no 'metadata' or 'sizes' entry)")
+    metadata = _metadata(path, arrays["metadata"])
+    return _network(path, arrays, metadata), metadata
+
+
+def _metadata(path: Path, entry: np.ndarray) -> dict[str, Any]:
+    try:
+        metadata = json.loads(str(entry[()]))
+    except (ValueError, TypeError, IndexError):
+        raise ModelFileError(f"{path}: the metadata entry is not JSON") from None
+    if not isinstance(metadata, dict) or metadata.get("format") != FORMAT:
+        raise ModelFileError(f"{path}: not an nnbp weights file (format is not '{FORMAT}')")
+    version = metadata.get("format_version")
+    if not isinstance(version, int) or version < 1:
+        raise ModelFileError(f"{path}: invalid format_version {version!r}")
+    if version > FORMAT_VERSION:
+        raise ModelFileError(
+            f"{path}: format version {version} is newer than this nnbp reads ({FORMAT_VERSION});"
+            " upgrade nnbp"
+        )
+    if metadata.get("activation") != "sigmoid" or metadata.get("cost") not in COSTS:
+        raise ModelFileError(
+            f"{path}: unsupported activation/cost {metadata.get('activation')!r}/"
+            f"{metadata.get('cost')!r}"
+        )
+    return metadata
+
+
+def _network(path: Path, arrays: dict[str, np.ndarray], metadata: dict[str, Any]) -> Network:
+    sizes = arrays["sizes"]
+    if sizes.ndim != 1 or len(sizes) < 2 or sizes.dtype.kind not in "iu" or (sizes < 1).any():
+        raise ModelFileError(f"{path}: 'sizes' must list at least 2 positive integers")
+    sizes = [int(n) for n in sizes]
+    expected = {"sizes", "metadata"} | {f"{p}{l}" for l in range(len(sizes) - 1) for p in "wb"}
+    if set(arrays) != expected:
+        raise ModelFileError(
+            f"{path}: entries {sorted(set(arrays) ^ expected)} disagree with sizes {sizes}"
+        )
+    w, b = [], []
+    for l, (n_in, n_out) in enumerate(zip(sizes[:-1], sizes[1:], strict=True)):
+        wl, bl = arrays[f"w{l}"], arrays[f"b{l}"]
+        if wl.shape != (n_out, n_in) or bl.shape != (n_out,):
+            raise ModelFileError(
+                f"{path}: layer {l} has weights {wl.shape} and biases {bl.shape}, expected"
+                f" ({n_out}, {n_in}) and ({n_out},) from sizes {sizes}"
+            )
+        if wl.dtype not in (np.float32, np.float64) or bl.dtype != wl.dtype:
+            raise ModelFileError(f"{path}: layer {l} is {wl.dtype}/{bl.dtype}, expected float32/64")
+        w.append(wl)
+        b.append(bl)
+    if len({wl.dtype for wl in w}) != 1:
+        raise ModelFileError(f"{path}: layers of mixed dtypes")
+    return Network(w, b, metadata["cost"])

@@ -1,0 +1,127 @@
+"""The run directory: where ``nnbp train`` leaves its work, and how later commands find it.
+
+    runs/<name>/config.yaml    the resolved config (every key, defaults included)
+    runs/<name>/metrics.jsonl  one JSON object per epoch, appended as each epoch ends
+    runs/<name>/weights.npz    the trained network (written atomically, at the end)
+    runs/latest                a symlink to the newest run (a text file holding its path
+                               where symlinks are not available)
+
+A run is *finished* once its weights.npz exists; a finished run is only replaced when
+the user asks (``--overwrite``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from pathlib import Path
+from typing import IO, Any
+
+from nnbp.atomic import atomic_write_text
+from nnbp.errors import RunError, UsageError
+
+RUNS_ROOT = Path("runs")
+LATEST = "latest"
+CONFIG_FILE = "config.yaml"
+METRICS_FILE = "metrics.jsonl"
+WEIGHTS_FILE = "weights.npz"
+
+
+def default_dir(name: str, root: Path = RUNS_ROOT) -> Path:
+    """``runs/<name>``."""
+    return root / name
+
+
+def is_finished(run: Path) -> bool:
+    return (run / WEIGHTS_FILE).is_file()
+
+
+def check_target(run: Path, *, overwrite: bool) -> None:
+    """Refuse, before any work, a run directory that is a file or holds a finished run."""
+    if run.exists() and not run.is_dir():
+        raise RunError(f"{run}: exists and is not a directory")
+    if is_finished(run) and not overwrite:
+        raise UsageError(
+            f"{run}: holds a finished run; pass --overwrite to replace it, or --out DIR"
+        )
+
+
+def prepare(run: Path, *, overwrite: bool) -> None:
+    """Create ``run`` for a new training run, refusing to replace a finished one.
+
+    With ``overwrite`` the old weights and metrics are removed first, so the directory
+    never mixes an old run's files with a new one's.
+    """
+    check_target(run, overwrite=overwrite)
+    try:
+        run.mkdir(parents=True, exist_ok=True)
+        for name in (WEIGHTS_FILE, METRICS_FILE):
+            (run / name).unlink(missing_ok=True)
+    except OSError as e:
+        raise RunError(f"{run}: cannot create the run directory ({e.strerror or e})") from None
+    if not os.access(run, os.W_OK | os.X_OK):
+        raise RunError(f"{run}: the run directory is not writable")
+
+
+def write_text(run: Path, name: str, text: str) -> None:
+    """Write a file of the run atomically; an OS failure is a RunError naming it."""
+    try:
+        atomic_write_text(run / name, text)
+    except OSError as e:
+        raise RunError(f"{run / name}: cannot write ({e.strerror or e})") from None
+
+
+class MetricsLog:
+    """``metrics.jsonl``, one JSON object per line, each line on disk once written."""
+
+    def __init__(self, run: Path) -> None:
+        self.path = run / METRICS_FILE
+        try:
+            self._file: IO[str] = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+        except OSError as e:
+            raise RunError(f"{self.path}: cannot write ({e.strerror or e})") from None
+
+    def append(self, record: dict[str, Any]) -> None:
+        try:
+            self._file.write(json.dumps(record) + "\n")
+            self._file.flush()
+            os.fsync(self._file.fileno())
+        except OSError as e:
+            raise RunError(f"{self.path}: cannot write ({e.strerror or e})") from None
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def update_latest(run: Path, root: Path = RUNS_ROOT) -> None:
+    """Point ``runs/latest`` at ``run`` (replacing the old pointer atomically)."""
+    root.mkdir(parents=True, exist_ok=True)
+    run_abs = run.resolve()
+    try:
+        target = str(run_abs.relative_to(root.resolve()))
+    except ValueError:
+        target = str(run_abs)
+    latest = root / LATEST
+    tmp = root / f".{LATEST}.{os.getpid()}.tmp"
+    with contextlib.suppress(FileNotFoundError):
+        tmp.unlink()
+    try:
+        tmp.symlink_to(target, target_is_directory=True)
+    except OSError:
+        tmp.write_text(str(run_abs) + "\n", encoding="utf-8")
+    os.replace(tmp, latest)
+
+
+def find_latest(root: Path = RUNS_ROOT) -> Path:
+    """The directory ``runs/latest`` points to."""
+    latest = root / LATEST
+    if latest.is_symlink():
+        run = latest.resolve()
+    elif latest.is_file():
+        run = Path(latest.read_text(encoding="utf-8").strip())
+    else:
+        raise RunError(f"{latest}: no latest run; train one with `nnbp train CONFIG` first")
+    if not run.is_dir():
+        raise RunError(f"{latest}: points to {run}, which is not a directory")
+    return run

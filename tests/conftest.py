@@ -1,0 +1,74 @@
+"""Shared fixtures: a tiny synthetic IDX dataset, config files, and the real MNIST."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from nnbp import datasets, idx
+from nnbp.errors import DataError
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def make_images(rng: np.random.Generator, labels: np.ndarray, side: int = 8) -> np.ndarray:
+    """uint8 (n, side, side) images whose class k lights up rows 2k and 2k+1, plus noise."""
+    images = rng.integers(0, 60, size=(len(labels), side, side), dtype=np.uint8)
+    for k in np.unique(labels):
+        images[labels == k, 2 * k : 2 * k + 2, :] = 220
+    return images
+
+
+@pytest.fixture
+def tiny_data(tmp_path: Path) -> dict[str, Path]:
+    """Four IDX files of a learnable 3-class problem with 8x8 images: 600 train, 150 test."""
+    rng = np.random.default_rng(1234)
+    paths = {}
+    for part, n in (("train", 600), ("test", 150)):
+        labels = rng.integers(0, 3, size=n).astype(np.uint8)
+        paths[f"{part}_images"] = tmp_path / f"{part}-images-idx3-ubyte.gz"
+        paths[f"{part}_labels"] = tmp_path / f"{part}-labels-idx1-ubyte"
+        idx.write_idx(paths[f"{part}_images"], make_images(rng, labels))
+        idx.write_idx(paths[f"{part}_labels"], labels)
+    return paths
+
+
+@pytest.fixture
+def tiny_config(tmp_path: Path, tiny_data: dict[str, Path]):
+    """A function writing a config for the tiny data, with keys changed by ``changes``."""
+
+    def write(name: str = "tiny", **sections) -> Path:
+        raw = {
+            "name": name,
+            "data": {**{k: str(v) for k, v in tiny_data.items()}, "validation_size": 100},
+            "network": {"sizes": [64, 10, 3]},
+            "training": {"epochs": 3, "mini_batch_size": 10, "eta": 3.0, "seed": 7},
+        }
+        for section, values in sections.items():
+            raw[section] = {**raw.get(section, {}), **values}
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        return path
+
+    return write
+
+
+@pytest.fixture(scope="session")
+def mnist_dir() -> Path:
+    """data/ holding the real MNIST, fetched once (through NNBP_DATA_MIRROR when set).
+
+    Outside CI a machine without the data and without network skips these tests; in CI
+    (CI=true) that is a failure, never a silent skip.
+    """
+    root = ROOT / "data"
+    try:
+        datasets.fetch("mnist", root, mirror=os.environ.get(datasets.MIRROR_ENV) or None)
+    except DataError as e:
+        if os.environ.get("CI"):
+            pytest.fail(f"real MNIST unavailable in CI: {e}")
+        pytest.skip(f"real MNIST unavailable: {e}")
+    return root

@@ -1,0 +1,160 @@
+"""The command line, through click's CliRunner: outputs, run directories, errors, exit codes."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from nnbp import __version__, config, model_file
+from nnbp.cli import cli
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # runs/ goes under the test's own directory
+    return CliRunner()
+
+
+def invoke(runner, *args):
+    return runner.invoke(cli, [str(a) for a in args], catch_exceptions=False)
+
+
+def assert_one_error_line(result, code, text):
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert text in lines[0]
+    assert "Traceback" not in result.output
+
+
+def test_version_and_help(runner):
+    assert invoke(runner, "--version").stdout.strip() == f"nnbp, version {__version__}"
+    out = invoke(runner, "--help").stdout
+    for command in ("train", "data", "config"):
+        assert re.search(rf"^\s+{command}\s", out, re.M)
+
+
+def test_python_dash_m_runs_the_same_cli():
+    done = subprocess.run(
+        [sys.executable, "-m", "nnbp", "--version"], capture_output=True, text=True, check=True
+    )
+    assert done.stdout.strip() == f"nnbp, version {__version__}"
+
+
+def test_train_writes_the_run_directory(runner, tiny_config):
+    cfg_path = tiny_config()
+    result = invoke(runner, "train", cfg_path)
+    assert result.exit_code == 0, result.output
+    last = result.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(
+        r"test_accuracy=\d\.\d{4} validation_accuracy=\d\.\d{4} epochs=3 run=runs/tiny", last
+    )
+    run = Path.cwd() / "runs" / "tiny"
+    assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "metrics.jsonl", "weights.npz"]
+    assert config.load(run / "config.yaml") == config.load(cfg_path)
+    metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    assert [m["epoch"] for m in metrics] == [1, 2, 3]
+    for key in ("train_cost", "validation_accuracy", "test_accuracy", "train_seconds", "seconds"):
+        assert isinstance(metrics[-1][key], float)
+    assert last.startswith(f"test_accuracy={metrics[-1]['test_accuracy']:.4f}")
+    net, meta = model_file.load(run / "weights.npz")
+    assert net.sizes == [64, 10, 3] and meta["input_shape"] == [8, 8]
+    assert meta["config_sha256"] == config.load(cfg_path).digest()
+    assert (Path.cwd() / "runs" / "latest").resolve() == run.resolve()
+    assert "epoch 3/3" in result.stderr
+    assert result.stdout.count("\n") == 1  # only the result line: progress is on stderr
+
+
+def test_finished_run_needs_overwrite_and_out_goes_elsewhere(runner, tiny_config):
+    cfg_path = tiny_config(training={"epochs": 1})
+    assert invoke(runner, "train", cfg_path).exit_code == 0
+    weights = (Path.cwd() / "runs/tiny/weights.npz").read_bytes()
+    result = invoke(runner, "train", cfg_path)
+    assert_one_error_line(result, 2, "runs/tiny: holds a finished run; pass --overwrite")
+    assert (Path.cwd() / "runs/tiny/weights.npz").read_bytes() == weights
+    result = invoke(runner, "train", cfg_path, "--overwrite", "--set", "training.seed=99")
+    assert result.exit_code == 0
+    assert (Path.cwd() / "runs/tiny/weights.npz").read_bytes() != weights
+    result = invoke(runner, "train", cfg_path, "--out", "elsewhere/r1")
+    assert result.exit_code == 0 and result.stdout.strip().endswith("run=elsewhere/r1")
+    assert (Path.cwd() / "elsewhere/r1/weights.npz").is_file()
+    assert (Path.cwd() / "runs/latest").resolve() == (Path.cwd() / "elsewhere/r1").resolve()
+
+
+def test_set_overrides_reach_training(runner, tiny_config):
+    result = invoke(
+        runner, "train", tiny_config(), "--set", "training.epochs=1", "--set", "name=quick"
+    )
+    assert result.exit_code == 0
+    assert result.stdout.strip().endswith("epochs=1 run=runs/quick")
+
+
+def test_same_seed_gives_identical_runs(runner, tiny_config):
+    cfg_path = tiny_config()
+    for out in ("a", "b"):
+        assert invoke(runner, "train", cfg_path, "--out", out).exit_code == 0
+
+    def strip(path):
+        lines = (Path.cwd() / path / "metrics.jsonl").read_text().splitlines()
+        return [{k: v for k, v in json.loads(x).items() if "seconds" not in k} for x in lines]
+
+    assert strip("a") == strip("b")
+    (na, _), (nb, _) = (model_file.load(Path.cwd() / p / "weights.npz") for p in "ab")
+    for p, q in zip(na.w + na.b, nb.w + nb.b, strict=True):
+        np.testing.assert_array_equal(p, q)
+
+
+def test_config_errors_exit_2_with_one_line(runner, tiny_config):
+    result = invoke(runner, "train", tiny_config(training={"eta": -1}))
+    assert_one_error_line(result, 2, "training.eta: expected a number > 0, got -1")
+    result = invoke(runner, "train", tiny_config(), "--set", "training.etta=1")
+    assert_one_error_line(result, 2, "did you mean 'training.eta'?")
+    result = invoke(runner, "train", "missing.yaml")
+    assert_one_error_line(result, 2, "missing.yaml: config file not found")
+    result = invoke(runner, "train", tiny_config(network={"sizes": [60, 10, 3]}))
+    assert_one_error_line(result, 2, "network.sizes: the first size must be 64")
+    assert not (Path.cwd() / "runs").exists()  # nothing written for a refused config
+
+
+def test_data_errors_exit_1_with_one_line(runner, tiny_config, tiny_data):
+    tiny_data["train_images"].write_bytes(b"\x00\x00\x08\x03garbage")
+    result = invoke(runner, "train", tiny_config())
+    assert_one_error_line(result, 1, str(tiny_data["train_images"]))
+
+
+def test_missing_dataset_says_how_to_fetch_it(runner, tmp_path):
+    (tmp_path / "c.yaml").write_text(f"data: {{dir: {tmp_path / 'nodata'}}}\n")
+    result = invoke(runner, "train", tmp_path / "c.yaml")
+    assert_one_error_line(result, 1, "file not found; run `nnbp data fetch mnist --dest")
+
+
+def test_traceback_flag_shows_the_traceback(runner, tiny_config):
+    result = runner.invoke(cli, ["--traceback", "train", str(tiny_config(training={"eta": 0}))])
+    assert result.exit_code != 0 and result.exception is not None
+    assert type(result.exception).__name__ == "ConfigError"
+
+
+def test_config_show_and_keys(runner, tiny_config):
+    cfg_path = tiny_config()
+    result = invoke(runner, "config", "show", cfg_path, "--set", "training.eta=0.25")
+    assert result.exit_code == 0
+    shown = yaml.safe_load(result.stdout)
+    assert shown["training"]["eta"] == 0.25
+    assert shown == config.load(cfg_path, ["training.eta=0.25"]).to_dict()
+    result = invoke(runner, "config", "show", cfg_path, "--set", "training.eta=0")
+    assert_one_error_line(result, 2, "training.eta: expected a number > 0")
+    keys = invoke(runner, "config", "keys").stdout
+    assert all(path in keys for path in config.key_paths())
+
+
+def test_data_fetch_rejects_unknown_dataset(runner):
+    result = invoke(runner, "data", "fetch", "cifar")
+    assert result.exit_code == 2 and "cifar" in result.stderr

@@ -1,0 +1,163 @@
+"""The maths: sigmoid, the quadratic cost, BP1-BP4 against finite differences and by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nnbp.network import COSTS, Network, sigmoid
+
+
+def test_sigmoid_matches_its_definition_and_never_overflows():
+    z = np.array([-1000.0, -30.0, -1.0, 0.0, 2.5, 1000.0])
+    with np.errstate(over="ignore"):
+        expected = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(sigmoid(z), expected, rtol=1e-12, atol=1e-300)
+    z32 = np.array([-200.0, 0.0, 200.0], dtype=np.float32)
+    a32 = sigmoid(z32)  # pytest turns RuntimeWarnings (overflow) into errors
+    assert a32.dtype == np.float32
+    np.testing.assert_array_equal(a32, [0.0, 0.5, 1.0])
+
+
+def test_create_shapes_dtype_and_seed():
+    net = Network.create([5, 4, 3, 2], np.random.default_rng(0))
+    assert net.sizes == [5, 4, 3, 2]
+    assert [w.shape for w in net.w] == [(4, 5), (3, 4), (2, 3)]
+    assert [b.shape for b in net.b] == [(4,), (3,), (2,)]
+    assert net.dtype == np.float32
+    again = Network.create([5, 4, 3, 2], np.random.default_rng(0))
+    for w1, w2 in zip(net.w + net.b, again.w + again.b, strict=True):
+        np.testing.assert_array_equal(w1, w2)
+    other = Network.create([5, 4, 3, 2], np.random.default_rng(1))
+    assert not np.array_equal(net.w[0], other.w[0])
+    f64 = Network.create([5, 4, 3, 2], np.random.default_rng(0), dtype="float64")
+    assert f64.dtype == np.float64
+    np.testing.assert_allclose(f64.w[0], net.w[0], rtol=1e-6)
+
+
+def test_init_large_is_standard_normal():
+    net = Network.create([784, 300, 10], np.random.default_rng(3), dtype="float64")
+    w = net.w[0]
+    assert abs(w.mean()) < 0.01 and abs(w.std() - 1) < 0.01
+
+
+def test_feedforward_is_one_matrix_pass_over_the_batch():
+    rng = np.random.default_rng(5)
+    net = Network.create([6, 5, 3], rng, dtype="float64")
+    x = rng.random((7, 6))
+    # Column-vector form of the book, one example at a time, as an independent reference.
+    for i in range(7):
+        a = x[i][:, None]
+        for w, b in zip(net.w, net.b, strict=True):
+            a = 1 / (1 + np.exp(-(w @ a + b[:, None])))
+        np.testing.assert_allclose(net.feedforward(x)[i], a[:, 0], rtol=1e-12)
+
+
+def _mean_cost(net: Network, x: np.ndarray, y: np.ndarray) -> float:
+    return float(COSTS[net.cost].fn(net.feedforward(x), y).mean())
+
+
+def _worst_relative_error(net: Network, x: np.ndarray, y: np.ndarray, h: float = 1e-4) -> float:
+    """Largest |numeric - backprop| / (|numeric| + |backprop|) over every weight and bias.
+
+    numeric = (C(p + h) - C(p - h)) / 2h. h = 1e-4 balances the O(h^2) truncation error
+    against rounding (about eps C / h): both stay near 1e-9 here, even for the
+    smallest gradient components (~1e-5), where h = 1e-6 would leave 2e-6 of noise.
+    """
+    nabla_b, nabla_w = net.backprop(x, y)
+    worst = 0.0
+    for params, grads in ((net.w, nabla_w), (net.b, nabla_b)):
+        for p, g in zip(params, grads, strict=True):
+            assert g.shape == p.shape
+            for i in np.ndindex(p.shape):
+                old = p[i]
+                p[i] = old + h
+                up = _mean_cost(net, x, y)
+                p[i] = old - h
+                down = _mean_cost(net, x, y)
+                p[i] = old
+                numeric = (up - down) / (2 * h)
+                rel = abs(numeric - g[i]) / max(abs(numeric) + abs(g[i]), 1e-12)
+                worst = max(worst, rel)
+    return worst
+
+
+def _small_problem(cost: str = "quadratic"):
+    rng = np.random.default_rng(42)
+    net = Network.create([4, 5, 3, 3], rng, cost=cost, dtype="float64")  # 2 hidden layers
+    x = rng.random((6, 4))
+    y = np.eye(3)[rng.integers(0, 3, size=6)]
+    return net, x, y
+
+
+@pytest.mark.parametrize("cost", sorted(COSTS))
+def test_backprop_matches_central_differences(cost):
+    """BP1-BP4 against central differences for every weight and bias, in float64."""
+    assert _worst_relative_error(*_small_problem(cost)) < 1e-6
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        "bp1",  # BP1 without sigma'(z^L)
+        "bp2",  # BP2 without sigma'(z^l)
+    ],
+)
+def test_the_gradient_check_catches_a_broken_backprop(monkeypatch, broken):
+    """The check above can fail: dropping sigma'(z) from BP1 or from BP2 is caught."""
+    import nnbp.network as network
+
+    if broken == "bp1":
+        monkeypatch.setattr(COSTS["quadratic"], "delta", staticmethod(lambda a, y: a - y))
+    else:
+        real = network.sigmoid_prime_from_a
+        calls = []
+
+        def skip_hidden(a):
+            # BP1 calls this first (output layer), BP2 afterwards: break only BP2.
+            calls.append(1)
+            return real(a) if len(calls) % 2 == 1 else np.ones_like(a)
+
+        monkeypatch.setattr(network, "sigmoid_prime_from_a", skip_hidden)
+    assert _worst_relative_error(*_small_problem()) > 1e-2
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_one_sgd_step_worked_by_hand(dtype):
+    """Network [2, 2, 2], quadratic cost, eta 2, a mini-batch of two examples.
+
+    Start: w2 = 0, b2 = 0 (hidden), w3 = [[1, -1], [0, 0]], b3 = 0 (output).
+    Example 1: x = (1, 2), label 0, so y = (1, 0).   Example 2: x = (0, 0), label 0.
+    Forward (both examples): z2 = w2 x + b2 = (0, 0), a2 = sigma(0) = (0.5, 0.5);
+      z3 = w3 a2 + b3 = (0.5 - 0.5, 0) = (0, 0), a3 = (0.5, 0.5); sigma'(0) = 0.25.
+    BP1: delta3 = (a3 - y) * sigma'(z3) = (-0.5, 0.5) * 0.25 = (-0.125, 0.125).
+    BP2: delta2 = (w3^T delta3) * sigma'(z2) = (-0.125, 0.125) * 0.25 = (-0.03125, 0.03125).
+    BP3 (mean of the two, equal): nabla_b3 = (-0.125, 0.125), nabla_b2 = (-0.03125, 0.03125).
+    BP4: nabla_w3 = delta3 a2^T = [[-0.0625, -0.0625], [0.0625, 0.0625]] (both examples);
+      nabla_w2 = delta2 x^T: example 1 [[-0.03125, -0.0625], [0.03125, 0.0625]],
+      example 2 zero; the mean is [[-0.015625, -0.03125], [0.015625, 0.03125]].
+    Step (w -= eta * nabla_w, eta = 2):
+      w2 = [[0.03125, 0.0625], [-0.03125, -0.0625]], b2 = (0.0625, -0.0625),
+      w3 = [[1.125, -0.875], [-0.125, -0.125]],      b3 = (0.25, -0.25).
+    Every number is a short binary fraction, so the match is exact in float32 and float64.
+    """
+    f = np.dtype(dtype).type
+    net = Network(
+        w=[np.zeros((2, 2), dtype), np.array([[1, -1], [0, 0]], dtype)],
+        b=[np.zeros(2, dtype), np.zeros(2, dtype)],
+    )
+    x = np.array([[1, 2], [0, 0]], dtype)
+    y = np.array([[1, 0], [1, 0]], dtype)
+    net.sgd_step(x, y, f(2.0))
+    np.testing.assert_array_equal(net.w[0], [[0.03125, 0.0625], [-0.03125, -0.0625]])
+    np.testing.assert_array_equal(net.b[0], [0.0625, -0.0625])
+    np.testing.assert_array_equal(net.w[1], [[1.125, -0.875], [-0.125, -0.125]])
+    np.testing.assert_array_equal(net.b[1], [0.25, -0.25])
+    assert all(p.dtype == np.dtype(dtype) for p in net.w + net.b)
+
+
+def test_quadratic_cost_by_hand():
+    a = np.array([[0.5, 0.5], [1.0, 0.0]])
+    y = np.array([[1.0, 0.0], [1.0, 0.0]])
+    # 1/2 ((0.5)^2 + (0.5)^2) = 0.25 for the first example, 0 for the second.
+    np.testing.assert_allclose(COSTS["quadratic"].fn(a, y), [0.25, 0.0])

@@ -1,0 +1,54 @@
+"""Training on the real MNIST (fetched through NNBP_DATA_MIRROR in CI; never skipped there)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from click.testing import CliRunner
+
+from nnbp import idx
+from nnbp.cli import cli
+
+pytestmark = pytest.mark.realdata
+
+
+def test_mnist_files_read_with_the_published_shapes_and_counts(mnist_dir):
+    images, labels = idx.read_pair(
+        mnist_dir / "mnist" / "train-images-idx3-ubyte.gz",
+        mnist_dir / "mnist" / "train-labels-idx1-ubyte.gz",
+        num_classes=10,
+    )
+    assert images.shape == (60000, 28, 28) and labels.shape == (60000,)
+    # The README's label counts for the training set.
+    counts = [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949]
+    assert list(map(int, (labels[:, None] == range(10)).sum(axis=0))) == counts
+
+
+def test_one_epoch_of_the_book_network_reaches_90_percent(mnist_dir, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(
+        cli,
+        [
+            "train",
+            str(_config()),
+            "--set",
+            f"data.dir={mnist_dir}",
+            "--set",
+            "training.epochs=1",
+            "--set",
+            "training.seed=1",
+        ],
+        catch_exceptions=False,
+    )
+    assert result.exit_code == 0, result.output
+    metrics = json.loads((tmp_path / "runs/mnist/metrics.jsonl").read_text())
+    assert metrics["test_accuracy"] >= 0.90
+    assert metrics["validation_accuracy"] >= 0.90
+    assert result.stdout.strip().endswith("epochs=1 run=runs/mnist")
+
+
+def _config():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parent.parent / "configs" / "mnist.yaml"
