@@ -24,7 +24,9 @@ class BookNetwork:
     def __init__(self, sizes, rng):
         self.sizes = sizes
         self.biases = [rng.standard_normal((y, 1)) for y in sizes[1:]]
-        self.weights = [rng.standard_normal((y, x)) for x, y in zip(sizes[:-1], sizes[1:], strict=False)]
+        self.weights = [
+            rng.standard_normal((y, x)) for x, y in zip(sizes[:-1], sizes[1:], strict=False)
+        ]
 
     def feedforward(self, a):
         for b, w in zip(self.biases, self.weights, strict=False):
