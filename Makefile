@@ -11,7 +11,7 @@ TRAIN_ARGS ?=
 # The stamp is redone when the package metadata changes.
 STAMP  := $(VENV)/.installed
 
-.PHONY: install data train test lint format seeds clean
+.PHONY: install data train test lint format seeds bench clean
 
 install: $(STAMP)
 
@@ -33,6 +33,11 @@ test: install
 # The book's chapter-1 network with seeds 1 to 5: best-epoch test accuracy per seed and overall.
 seeds: install data
 	$(BIN)/python scripts/seeds.py $(CONFIG) 1 2 3 4 5
+
+# Speed against the alternatives (bench/, not part of the tests); writes docs/BENCHMARKS.md.
+bench: install data
+	$(BIN)/python -m pip install --quiet -e '.[bench]'
+	$(BIN)/python bench/run.py
 
 lint: install
 	$(BIN)/ruff check nnbp tests scripts bench
