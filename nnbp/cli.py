@@ -75,7 +75,8 @@ def _epoch_line(m: dict[str, Any], epochs: int) -> str:
     val_text = f"  validation {val:.4f}" if val is not None else ""
     return (
         f"epoch {m['epoch']}/{epochs}  train_cost {m['train_cost']:.4f}{val_text}"
-        f"  test {m['test_accuracy']:.4f}  {m['seconds']:.2f} s ({m['train_seconds']:.2f} s SGD)"
+        f"  test {m['test_accuracy']:.4f}  eta {m['eta']:g}"
+        f"  {m['seconds']:.2f} s ({m['train_seconds']:.2f} s SGD)"
     )
 
 
@@ -90,69 +91,270 @@ def train(config_file: Path, overrides: tuple[str, ...], out: Path | None, overw
     """Train the network CONFIG describes and write a run directory.
 
     The run directory (runs/<name>/ unless --out) receives config.yaml, metrics.jsonl
-    (one JSON object per epoch) and weights.npz; runs/latest points to it. The last
-    line on stdout is machine-readable: test_accuracy=... run=...
+    (one JSON object per epoch) and weights.npz (the best validation epoch's weights,
+    unless training.keep is last); runs/latest points to it. The last line on stdout is
+    machine-readable: test_accuracy=... validation_accuracy=... epoch=... epochs=...
+    run=..., the accuracies being those of the kept weights.
     """
-    import numpy as np
-
-    from nnbp import config, data, model_file, runs
-    from nnbp.network import Network
-    from nnbp.train import fit
+    from nnbp import config, runs
+    from nnbp.session import train_run
 
     cfg = config.load(config_file, overrides)
     run = out if out is not None else runs.default_dir(cfg.name)
-    runs.check_target(run, overwrite=overwrite)
-    splits = data.load_splits(cfg)
-    runs.prepare(run, overwrite=overwrite)
-    runs.write_text(run, runs.CONFIG_FILE, cfg.to_yaml())
-
-    rng = np.random.default_rng(cfg.training.seed)
-    net = Network.create(
-        cfg.network.sizes,
-        rng,
-        init=cfg.network.init,
-        cost=cfg.network.cost,
-        dtype=cfg.training.dtype,
-    )
     epochs = cfg.training.epochs
-    n_val = len(splits.validation) if splits.validation else 0
-    click.echo(
-        f"training {cfg.name}: sizes {list(cfg.network.sizes)}, {len(splits.train)} train /"
-        f" {n_val} validation / {len(splits.test)} test images, {epochs} epochs -> {run}",
-        err=True,
-    )
     tty = sys.stderr.isatty()
-    log = runs.MetricsLog(run)
+
+    def on_start(splits: Any) -> None:
+        n_val = len(splits.validation) if splits.validation else 0
+        click.echo(
+            f"training {cfg.name}: sizes {list(cfg.network.sizes)}, {len(splits.train)} train /"
+            f" {n_val} validation / {len(splits.test)} test images, up to {epochs} epochs"
+            f" -> {run}",
+            err=True,
+        )
 
     def on_epoch(m: dict[str, Any]) -> None:
-        log.append(m)
         click.echo(("\r" if tty else "") + _epoch_line(m, epochs), err=True)
 
-    try:
-        history = fit(
-            net,
-            splits,
-            cfg.training,
-            rng,
-            on_epoch=on_epoch,
-            on_batches=_progress(epochs) if tty else None,
-        )
-    finally:
-        log.close()
-    model_file.save(
-        run / runs.WEIGHTS_FILE,
-        net,
-        input_shape=splits.image_shape,
-        class_names=splits.class_names,
-        config_sha256=cfg.digest(),
+    outcome = train_run(
+        cfg,
+        run,
+        overwrite=overwrite,
+        on_start=on_start,
+        on_epoch=on_epoch,
+        on_batches=_progress(epochs) if tty else None,
     )
-    runs.update_latest(run)
-    last = history[-1]
-    parts = [f"test_accuracy={last['test_accuracy']:.4f}"]
-    if last["validation_accuracy"] is not None:
-        parts.append(f"validation_accuracy={last['validation_accuracy']:.4f}")
-    parts += [f"epochs={len(history)}", f"run={run}"]
+    if outcome.stopped:
+        reason = {"early_stopping": "no better validation accuracy", "eta": "eta fell to its floor"}
+        click.echo(f"stopped after epoch {outcome.epochs}: {reason[outcome.stopped]}", err=True)
+    parts = [f"test_accuracy={outcome.test_accuracy:.4f}"]
+    if outcome.validation_accuracy is not None:
+        parts.append(f"validation_accuracy={outcome.validation_accuracy:.4f}")
+    parts += [f"epoch={outcome.epoch}", f"epochs={outcome.epochs}", f"run={run}"]
     click.echo(" ".join(parts))
+
+
+# --- evaluate --------------------------------------------------------------------------
+
+
+def _load_model(target: Path | None) -> tuple[Any, dict[str, Any], Path | None]:
+    """(network, metadata, run dir or None) for a run dir, a weights file or the latest run."""
+    from nnbp import model_file, runs
+
+    weights, run = runs.resolve_weights(target)
+    net, meta = model_file.load(weights)
+    return net, meta, run
+
+
+def _labelled_data(
+    net: Any, run: Path | None, images: Path | None, labels: Path | None
+) -> tuple[Any, Any]:
+    """(x, labels) to evaluate on: the IDX pair given, or the test set of the run's config."""
+    from nnbp import config, data, idx, runs
+    from nnbp.errors import DataError, UsageError
+    from nnbp.inputs import scale_images
+
+    if (images is None) != (labels is None):
+        raise UsageError("--images and --labels go together")
+    if images is None:
+        if run is None:
+            raise UsageError("no config.yaml beside the weights file: give --images and --labels")
+        cfg = config.load(run / runs.CONFIG_FILE)
+        paths = data.data_paths(cfg)
+        images, labels = paths["test_images"], paths["test_labels"]
+    pixels, targets = idx.read_pair(images, labels, num_classes=net.sizes[-1])
+    n_in = pixels.shape[1] * pixels.shape[2]
+    if n_in != net.sizes[0]:
+        raise DataError(
+            f"{images}: {pixels.shape[1]}x{pixels.shape[2]} images ({n_in} inputs), but the"
+            f" network takes {net.sizes[0]} inputs"
+        )
+    return scale_images(pixels, net.dtype), targets
+
+
+def _report_text(result: dict[str, Any], cost_name: str) -> str:
+    """Aligned tables of an evaluation: summary, confusion matrix, per-class scores."""
+    n, confusion = result["n"], result["confusion"]
+    correct = round(result["accuracy"] * n)
+    lines = [
+        f"accuracy  {result['accuracy']:.4f}  ({correct}/{n})",
+        f"cost      {result['cost']:.4f}  ({cost_name}, mean over the images)",
+        "",
+        "confusion matrix (rows: true class, columns: predicted class)",
+    ]
+    width = max(5, len(str(max(max(row) for row in confusion))) + 1)
+    k = len(confusion)
+    lines.append("true " + "".join(f"{j:>{width}}" for j in range(k)))
+    for i, row in enumerate(confusion):
+        lines.append(f"{i:>4} " + "".join(f"{v:>{width}}" for v in row))
+    name_width = max(5, *(len(r["name"]) for r in result["per_class"]))
+    lines += ["", f"{'class':>5}  {'name':<{name_width}}  precision  recall      f1  support"]
+    for r in result["per_class"]:
+        lines.append(
+            f"{r['class']:>5}  {r['name']:<{name_width}}  {r['precision']:>9.4f}"
+            f"  {r['recall']:>6.4f}  {r['f1']:>6.4f}  {r['support']:>7}"
+        )
+    return "\n".join(lines)
+
+
+@cli.command()
+@click.argument("target", metavar="[RUN_DIR | WEIGHTS.npz]", required=False, type=Path)
+@click.option("--images", type=Path, help="IDX file of images [the run's test images].")
+@click.option("--labels", type=Path, help="IDX file of labels, with --images.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+def evaluate(target: Path | None, images: Path | None, labels: Path | None, as_json: bool) -> None:
+    """Accuracy, cost, confusion matrix and per-class scores of a trained network.
+
+    TARGET is a run directory or a weights file [runs/latest]. The data is the test
+    set named in the run's config.yaml unless --images and --labels name an IDX pair.
+    """
+    import json
+
+    from nnbp import metrics
+
+    net, meta, run = _load_model(target)
+    x, y = _labelled_data(net, run, images, labels)
+    names = meta.get("class_names") or [str(k) for k in range(net.sizes[-1])]
+    result = metrics.report(net, x, y, list(names))
+    click.echo(json.dumps(result) if as_json else _report_text(result, net.cost))
+
+
+# --- predict ---------------------------------------------------------------------------
+
+PREDICT_CHUNK = 256  # images per forward pass: one matrix product, and output keeps flowing
+
+
+def _image_sources(images: tuple[str, ...]) -> Any:
+    """The image paths to predict, in order; ``-`` stands for the paths read from stdin."""
+    for item in images:
+        if item == "-":
+            for line in sys.stdin:
+                if line.strip():
+                    yield line.rstrip("\r\n")
+        else:
+            yield item
+
+
+def _chunks(items: Any, size: int) -> Any:
+    chunk = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) == size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+@cli.command()
+@click.argument("images", nargs=-1, metavar="IMAGE...")
+@click.option("--weights", "target", type=Path, help="Run directory or weights file [runs/latest].")
+@click.option("--idx", "idx_file", type=Path, help="Predict every image of an IDX images file.")
+@click.option(
+    "--invert/--no-invert", default=None, help="Force or forbid inverting the image [detected]."
+)
+@click.option("--json", "as_json", is_flag=True, help="JSON lines with the probabilities.")
+@click.option("--show", is_flag=True, help="Draw the 28x28 input the network sees, on stderr.")
+@click.pass_context
+def predict(
+    ctx: click.Context,
+    images: tuple[str, ...],
+    target: Path | None,
+    idx_file: Path | None,
+    invert: bool | None,
+    as_json: bool,
+    show: bool,
+) -> None:
+    """Classify images: one line per image, PATH<TAB>LABEL<TAB>CONFIDENCE.
+
+    IMAGE is any file Pillow reads (PNG, JPEG, BMP, GIF, PGM, TIFF ...), of any size and
+    colour; it is prepared the way MNIST's digits were (grayscale, light ink on dark,
+    cropped, scaled to 20 px, centred by mass in 28x28). `-` reads paths from stdin, one
+    per line. An image that cannot be read is reported on stderr and the others are
+    still predicted; the exit code is then 1. For datasets with named classes (e.g.
+    Fashion-MNIST) the name is a fourth column.
+    """
+    from nnbp.errors import UsageError
+
+    if not images and idx_file is None:
+        raise UsageError("give IMAGE paths, - to read paths from stdin, or --idx FILE")
+    net, meta, _ = _load_model(target)
+    shape = tuple(meta.get("input_shape") or (28, 28))
+    if shape[0] * shape[1] != net.sizes[0]:
+        raise UsageError(f"weights metadata: input_shape {list(shape)} does not fit the network")
+    names = list(meta.get("class_names") or [])
+    named = names != [str(k) for k in range(net.sizes[-1])]
+    failed = 0
+    if idx_file is not None:
+        _predict_idx(net, idx_file, shape, names, named, as_json, show)
+    for chunk in _chunks(_image_sources(images), PREDICT_CHUNK):
+        failed += _predict_files(net, chunk, shape, names, named, invert, as_json, show)
+    if failed:
+        ctx.exit(1)
+
+
+def _predict_idx(net, idx_file, shape, names, named, as_json, show) -> None:
+    from nnbp import idx
+    from nnbp.errors import DataError
+
+    pixels = idx.read_images(idx_file)
+    if pixels.shape[1:] != shape:
+        raise DataError(
+            f"{idx_file}: images are {pixels.shape[1]}x{pixels.shape[2]}, the network takes"
+            f" {shape[0]}x{shape[1]}"
+        )
+    for start in range(0, len(pixels), 10_000):
+        block = pixels[start : start + 10_000]
+        labels = [f"{idx_file}:{start + i}" for i in range(len(block))]
+        _emit(net, labels, block, names, named, as_json, show)
+
+
+def _predict_files(net, paths, shape, names, named, invert, as_json, show) -> int:
+    """Predict one chunk of image files; returns how many could not be read."""
+    import numpy as np
+
+    from nnbp.image import ImageError, load_image
+
+    good, arrays, failed = [], [], 0
+    for path in paths:
+        try:
+            arrays.append(load_image(path, invert=invert, size=shape))
+            good.append(path)
+        except ImageError as e:
+            click.echo(f"Error: {e}", err=True)
+            failed += 1
+    if good:
+        _emit(net, good, np.stack(arrays), names, named, as_json, show)
+    return failed
+
+
+def _emit(net, labels, pixels, names, named, as_json, show) -> None:
+    """Forward pass over a block of uint8 images (n, rows, cols); one output line each."""
+    import json
+
+    from nnbp.image import to_text
+    from nnbp.inputs import scale_images
+    from nnbp.metrics import outputs, probabilities
+
+    p = probabilities(outputs(net, scale_images(pixels, net.dtype)))
+    best = p.argmax(axis=1)
+    for i, label in enumerate(labels):
+        k = int(best[i])
+        if show:
+            click.echo(f"{label}:\n{to_text(pixels[i])}", err=True)
+        if as_json:
+            record = {
+                "path": label,
+                "label": k,
+                "confidence": float(p[i, k]),
+                "probabilities": [round(float(v), 6) for v in p[i]],
+            }
+            if named:
+                record["name"] = names[k]
+            click.echo(json.dumps(record))
+        else:
+            name = f"\t{names[k]}" if named else ""
+            click.echo(f"{label}\t{k}\t{p[i, k]:.4f}{name}")
 
 
 # --- data ----------------------------------------------------------------------------

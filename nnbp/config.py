@@ -24,6 +24,10 @@ from nnbp.datasets import DATASETS, ROLES
 from nnbp.errors import ConfigError
 from nnbp.network import COSTS, DTYPES, INITS
 
+REGULARIZATIONS = ("l2", "l1")
+KEEP = ("best", "last")
+AUGMENTATIONS = ("shift", "affine", "elastic")
+
 # --- value checkers: raw YAML value -> clean value, or raise ValueError(expected) ------
 
 
@@ -40,6 +44,34 @@ def _positive_float(v: Any) -> float:
     if isinstance(v, bool) or not isinstance(v, int | float) or not (0 < v < float("inf")):
         raise ValueError("a number > 0")
     return float(v)
+
+
+def _float_at_least(low: float) -> Any:
+    def check(v: Any) -> float:
+        if isinstance(v, bool) or not isinstance(v, int | float) or not (low <= v < float("inf")):
+            raise ValueError(f"a number >= {low:g}")
+        return float(v)
+
+    return check
+
+
+def _fraction(v: Any) -> float:
+    if isinstance(v, bool) or not isinstance(v, int | float) or not (0 <= v < 1):
+        raise ValueError("a number in [0, 1)")
+    return float(v)
+
+
+def _names(options: Any) -> Any:
+    def check(v: Any) -> tuple[str, ...]:
+        if v is None:
+            return ()
+        if not isinstance(v, list | tuple) or any(
+            not isinstance(x, str) or x not in options for x in v
+        ):
+            raise ValueError("a list of names among " + ", ".join(sorted(options)))
+        return tuple(v)
+
+    return check
 
 
 def _choice(options: Any) -> Any:
@@ -115,15 +147,41 @@ class NetworkConfig:
     sizes: tuple[int, ...] = _key(
         (784, 30, 10), _sizes, "neurons per layer, input first; ends must fit the data"
     )
-    cost: str = _key("quadratic", _choice(COSTS), "cost function: quadratic")
-    init: str = _key("large", _choice(INITS), "initial weights and biases: large = N(0, 1)")
+    cost: str = _key(
+        "quadratic",
+        _choice(COSTS),
+        "quadratic, cross-entropy (sigmoid outputs) or log-likelihood (softmax outputs)",
+    )
+    init: str = _key(
+        "large", _choice(INITS), "large: w, b ~ N(0, 1); scaled: w ~ N(0, 1/n_in), b ~ N(0, 1)"
+    )
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    epochs: int = _key(30, _int(1), "passes over the training data")
+    epochs: int = _key(30, _int(1), "passes over the training data (at most, with stopping rules)")
     mini_batch_size: int = _key(10, _int(1), "examples per gradient step (m)")
     eta: float = _key(3.0, _positive_float, "learning rate (eta), > 0")
+    lmbda: float = _key(
+        0.0, _float_at_least(0.0), "regularisation strength lambda (n = training-set size); 0: none"
+    )
+    regularization: str = _key("l2", _choice(REGULARIZATIONS), "l2 or l1, applied when lmbda > 0")
+    momentum: float = _key(0.0, _fraction, "momentum coefficient mu, 0 <= mu < 1; 0: plain SGD")
+    halve_eta_after: int = _key(
+        0, _int(0), "halve eta after N epochs without a better validation accuracy; 0: never"
+    )
+    max_halvings: int = _key(
+        7, _int(1), "with halve_eta_after: stop after this many halvings (7: eta/128, the book's)"
+    )
+    early_stopping: int = _key(
+        0, _int(0), "stop after N epochs without a better validation accuracy; 0: never"
+    )
+    keep: str = _key(
+        "best", _choice(KEEP), "weights.npz holds the best validation epoch (best) or the last"
+    )
+    augment: tuple[str, ...] = _key(
+        (), _names(AUGMENTATIONS), "on-the-fly distortions of the training images, each epoch"
+    )
     seed: int = _key(0, _int(0), "seed of the one random generator (initialisation, shuffling)")
     dtype: str = _key("float32", _choice(DTYPES), "floating point type: float32 or float64")
 
@@ -227,7 +285,13 @@ def from_dict(raw: Any, *, default_name: str = "run") -> Config:
 
 def _check_together(cfg: Config) -> None:
     """Checks that involve more than one key (data files are checked when they are read)."""
-    d = cfg.data
+    d, t = cfg.data, cfg.training
+    if d.validation_size == 0:
+        for key in ("halve_eta_after", "early_stopping"):
+            if getattr(t, key):
+                raise ConfigError(
+                    f"training.{key}: needs a validation set, but data.validation_size is 0"
+                )
     explicit = {role: getattr(d, role) for role in ROLES}
     if any(explicit.values()) and not all(explicit.values()):
         missing = next(role for role, path in explicit.items() if not path)

@@ -1,6 +1,6 @@
 """From a config's ``data`` section to the arrays training and evaluation use.
 
-Images become float rows scaled to [0, 1] (pixel / 255), shape (n, rows * cols); labels
+Images become float rows scaled to [0, 1] (``inputs.scale_images``), shape (n, rows * cols); labels
 stay integer class indices, shape (n,). One-hot targets are made only inside training.
 """
 
@@ -15,6 +15,7 @@ from nnbp import datasets, idx
 from nnbp.config import Config
 from nnbp.datasets import ROLES
 from nnbp.errors import ConfigError, DataError
+from nnbp.inputs import scale_images
 
 
 @dataclass
@@ -37,16 +38,6 @@ class Splits:
     test: Split
     image_shape: tuple[int, int]
     class_names: list[str]
-
-
-def scale_images(images: np.ndarray, dtype: str | np.dtype) -> np.ndarray:
-    """uint8 images (n, rows, cols) -> rows of floats in [0, 1], shape (n, rows * cols).
-
-    The one place where pixels become network inputs: training, evaluation and
-    prediction all scale through here, so the same image gives the same input.
-    """
-    flat = images.reshape(len(images), -1)
-    return np.divide(flat, 255, dtype=dtype)
 
 
 def data_paths(cfg: Config) -> dict[str, Path]:

@@ -7,8 +7,9 @@ ever executed):
 - ``w0``, ``b0``, ``w1``, ``b1``, ...: each layer's weights (sizes[l+1], sizes[l]) and
   biases (sizes[l+1],), float32 or float64;
 - ``metadata``: a 0-d string array holding a JSON object: ``format``, ``format_version``,
-  ``nnbp_version``, ``activation``, ``cost``, ``dtype``, ``input_shape``,
-  ``input_scaling``, ``class_names``, ``config_sha256``.
+  ``nnbp_version``, ``activation`` (hidden layers), ``output_activation``, ``cost``,
+  ``dtype``, ``input_shape``, ``input_scaling``, ``class_names``, ``config_sha256``,
+  ``epoch`` (the training epoch the weights come from).
 """
 
 from __future__ import annotations
@@ -25,11 +26,11 @@ import numpy as np
 from nnbp import __version__
 from nnbp.atomic import atomic_write_bytes
 from nnbp.errors import ModelFileError
+from nnbp.inputs import SCALING
 from nnbp.network import COSTS, Network
 
 FORMAT = "nnbp-weights"
 FORMAT_VERSION = 1
-INPUT_SCALING = "pixel / 255"
 
 
 def save(
@@ -39,22 +40,26 @@ def save(
     input_shape: tuple[int, int],
     class_names: list[str],
     config_sha256: str,
+    epoch: int | None = None,
 ) -> None:
-    """Write ``net`` and its metadata to ``path`` atomically."""
+    """Write ``net`` and its metadata to ``path`` atomically; ``epoch``: which epoch it is."""
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "nnbp_version": __version__,
         "activation": "sigmoid",
+        "output_activation": net.output,
         "cost": net.cost,
         "dtype": str(net.dtype),
         "input_shape": list(input_shape),
-        "input_scaling": INPUT_SCALING,
+        "input_scaling": SCALING,
         "class_names": list(class_names),
         "config_sha256": config_sha256,
+        "epoch": epoch,
     }
     arrays: dict[str, np.ndarray] = {"sizes": np.array(net.sizes, dtype=np.int64)}
     for l, (w, b) in enumerate(zip(net.w, net.b, strict=True)):
+        # Views into one (n_out, n_in + 1) array per layer; np.savez stores them plainly.
         arrays[f"w{l}"] = w
         arrays[f"b{l}"] = b
     arrays["metadata"] = np.array(json.dumps(metadata))

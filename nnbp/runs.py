@@ -125,3 +125,22 @@ def find_latest(root: Path = RUNS_ROOT) -> Path:
     if not run.is_dir():
         raise RunError(f"{latest}: points to {run}, which is not a directory")
     return run
+
+
+def resolve_weights(target: Path | None, root: Path = RUNS_ROOT) -> tuple[Path, Path | None]:
+    """A run directory, a weights file or nothing (the latest run) -> (weights, run dir).
+
+    The run directory is None for a weights file that does not sit in one (no
+    config.yaml beside it): then there is no config to name the test data.
+    """
+    if target is None:
+        target = find_latest(root)
+    if target.is_dir():
+        weights = target / WEIGHTS_FILE
+        if not weights.is_file():
+            raise RunError(f"{target}: no {WEIGHTS_FILE}; has the run finished?")
+        return weights, target
+    if not target.exists():
+        raise RunError(f"{target}: no such run directory or weights file")
+    run = target.parent
+    return target, run if (run / CONFIG_FILE).is_file() else None

@@ -1,5 +1,11 @@
 """The training loop: mini-batch stochastic gradient descent, and evaluation.
 
+``SGD.step`` is the matrix-based mini-batch step (BP1-BP4 over the whole mini-batch)
+written for speed: every buffer is allocated once, each layer's weights and biases are
+one array updated in one call, biases are folded into the matrix products through a
+column of ones, and the learning rate is folded into BP1. ``Network.backprop`` is the
+plain form it is tested against.
+
 Progress goes out through callbacks so that the caller (the CLI) decides what to show;
 nothing here prints or touches files.
 """
@@ -8,25 +14,21 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
+from nnbp import metrics
 from nnbp.config import TrainingConfig
 from nnbp.data import Split, Splits
-from nnbp.network import COSTS, Network
+from nnbp.metrics import one_hot
+from nnbp.network import COSTS, OUTPUTS, Network, sigmoid_
 
-# Evaluation runs in chunks this large: big enough for fast matrix products, small enough
-# that a (chunk, 784) float32 block stays around 30 MB.
-EVAL_BATCH = 10_000
-
-
-def one_hot(labels: np.ndarray, n_classes: int, dtype: np.dtype) -> np.ndarray:
-    """Integer labels (n,) -> one-hot rows (n, n_classes): the targets y(x) of the cost."""
-    y = np.zeros((len(labels), n_classes), dtype=dtype)
-    y[np.arange(len(labels)), labels] = 1
-    return y
+# Rows gathered (and augmented) at a time in an epoch: large enough that the per-call
+# overhead vanishes, small enough (4096 x 785 float32 = 13 MB) to stay in cache-friendly
+# sizes and keep memory flat whatever the dataset size.
+CHUNK_ROWS = 4096
 
 
 @dataclass
@@ -37,22 +39,131 @@ class Evaluation:
     cost: float
 
 
-def evaluate(net: Network, split: Split, batch: int = EVAL_BATCH) -> Evaluation:
+def evaluate(net: Network, split: Split, batch: int = metrics.EVAL_BATCH) -> Evaluation:
     """Accuracy and mean cost of ``net`` on ``split``, in matrix batches of ``batch`` rows."""
-    n_classes = net.sizes[-1]
-    cost_fn = COSTS[net.cost].fn
-    correct = 0
-    total_cost = 0.0
-    for start in range(0, len(split), batch):
-        x = split.x[start : start + batch]
-        labels = split.labels[start : start + batch]
-        y = one_hot(labels, n_classes, net.dtype)
-        a = net.feedforward(x)
-        correct += int(np.count_nonzero(a.argmax(axis=1) == labels))
-        # Sum in float64: 50,000 float32 costs would otherwise lose digits.
-        total_cost += float(cost_fn(a, y).sum(dtype=np.float64))
-    n = max(len(split), 1)
-    return Evaluation(correct / n, total_cost / n)
+    a = metrics.outputs(net, split.x, batch)
+    return Evaluation(
+        metrics.accuracy(a, split.labels), metrics.mean_cost(net.cost, a, split.labels)
+    )
+
+
+class _Buffers:
+    """Every array one step on a mini-batch of m rows needs, allocated once.
+
+    ``a[l]`` (l >= 1) is the activation entering layer l, (m, n_l + 1), its last column
+    held at 1 so that ``a[l] @ params[l].T`` adds the bias; ``out`` is a^L (m, n_L);
+    ``delta[l]`` and ``tmp[l]`` are (m, n_(l+1)); ``grad[l]`` is shaped like params[l].
+    """
+
+    def __init__(self, sizes: list[int], m: int, dtype: np.dtype) -> None:
+        self.a = [np.empty(0, dtype)] + [np.ones((m, n + 1), dtype) for n in sizes[1:-1]]
+        self.out = np.empty((m, sizes[-1]), dtype)
+        self.delta = [np.empty((m, n), dtype) for n in sizes[1:]]
+        self.tmp = [np.empty((m, n), dtype) for n in sizes[1:]]
+        pairs = zip(sizes[:-1], sizes[1:], strict=True)
+        self.grad = [np.empty((n_out, n_in + 1), dtype) for n_in, n_out in pairs]
+
+
+class SGD:
+    """Mini-batch gradient descent on a Network, with optional momentum and L2/L1 decay.
+
+    Per step, with g the mean gradient of the cost over the mini-batch and n the size
+    of the training set (the book's chapter 3):
+    - plain: w -> w - eta g;
+    - L2 (``lmbda`` > 0): the gradient gains (lmbda / n) w, i.e. w -> (1 - eta lmbda/n) w - eta g;
+    - L1: the gradient gains (lmbda / n) sgn(w);
+    - momentum mu: v -> mu v - eta (g + decay term), w -> w + v (biases too).
+    Biases are never regularised.
+    """
+
+    def __init__(
+        self,
+        net: Network,
+        *,
+        eta: float,
+        n_train: int,
+        lmbda: float = 0.0,
+        regularization: str = "l2",
+        momentum: float = 0.0,
+    ) -> None:
+        self.net = net
+        self.eta = eta
+        self.n_train = n_train
+        self.lmbda = lmbda
+        self.regularization = regularization
+        self.momentum = momentum
+        self.velocity = [np.zeros_like(p) for p in net.params] if momentum else None
+        self._cost = COSTS[net.cost]
+        self._output = OUTPUTS[net.output]
+        self._buffers: dict[int, _Buffers] = {}
+        self._decay_tmp = [np.empty_like(p) for p in net.params] if lmbda else None
+
+    def step(self, x: np.ndarray, y: np.ndarray) -> None:
+        """One step on the mini-batch x (m, n_in + 1), last column all ones, y (m, n_L) one-hot."""
+        m = len(x)
+        buf = self._buffers.get(m)
+        if buf is None:
+            buf = self._buffers[m] = _Buffers(self.net.sizes, m, self.net.dtype)
+        params = self.net.params
+        last = len(params) - 1
+        # Forward: z = a @ [w b].T writes straight into the next layer's activation.
+        a = x
+        for l in range(last):
+            h = buf.a[l + 1][:, :-1]
+            np.matmul(a, params[l].T, out=h)
+            sigmoid_(h)
+            a = buf.a[l + 1]
+        np.matmul(a, params[last].T, out=buf.out)
+        self._output(buf.out)
+        # BP1, times eta/m: every later delta and gradient then carries that factor, so
+        # the update below is a plain subtraction.
+        k = self.net.dtype.type(self.eta / m)
+        self._cost.delta_into(buf.out, y, k, buf.delta[last], buf.tmp[last])
+        for l in range(last, -1, -1):
+            a_in = x if l == 0 else buf.a[l]
+            # BP3 and BP4 in one product: the ones column of a_in gives the bias gradient.
+            np.matmul(buf.delta[l].T, a_in, out=buf.grad[l])
+            if l > 0:
+                # BP2, using w^(l+1) before this step changes it.
+                h = buf.a[l][:, :-1]
+                d, t = buf.delta[l - 1], buf.tmp[l - 1]
+                np.matmul(buf.delta[l], params[l][:, :-1], out=d)
+                np.subtract(1, h, out=t)
+                t *= h  # sigma'(z) = a (1 - a)
+                d *= t
+            self._update(l, buf.grad[l], m)
+
+    def _update(self, l: int, grad: np.ndarray, m: int) -> None:
+        p = self.net.params[l]
+        if self.lmbda:
+            # The decay term eta (lmbda/n) w, or eta (lmbda/n) sgn(w), on weights only.
+            t = self._decay_tmp[l]
+            c = self.net.dtype.type(self.eta * self.lmbda / self.n_train)
+            if self.regularization == "l2":
+                np.multiply(p, c, out=t)
+            else:
+                np.sign(p, out=t)
+                t *= c
+            t[:, -1] = 0
+            grad += t
+        if self.velocity is None:
+            p -= grad
+        else:
+            v = self.velocity[l]
+            v *= self.net.dtype.type(self.momentum)
+            v -= grad
+            p += v
+
+    def regularization_cost(self) -> float:
+        """The regularisation part of the cost: (lmbda/2n) sum w^2 (L2), (lmbda/n) sum |w| (L1)."""
+        if not self.lmbda:
+            return 0.0
+        w = self.net.w
+        if self.regularization == "l2":
+            total = sum(float(np.square(wl, dtype=np.float64).sum()) for wl in w)
+            return self.lmbda / (2 * self.n_train) * total
+        total = sum(float(np.abs(wl).sum(dtype=np.float64)) for wl in w)
+        return self.lmbda / self.n_train * total
 
 
 def sgd_epoch(
@@ -63,23 +174,58 @@ def sgd_epoch(
     eta: float,
     rng: np.random.Generator,
     on_batches: Callable[[int, int], None] | None = None,
+    *,
+    optimizer: SGD | None = None,
+    augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
 ) -> None:
     """One epoch of SGD: shuffle with ``rng``, then one step per mini-batch.
 
-    ``y`` is the one-hot form of ``split.labels``, (n, n_classes). Each mini-batch is
-    gathered with one ``take`` per array and handed whole to backprop: the only Python
-    loop is over mini-batches, never over examples. The last mini-batch is smaller when
-    m does not divide n. ``on_batches(done, total)`` is called about a hundred times.
+    ``y`` is the one-hot form of ``split.labels``, (n, n_classes). The shuffled rows are
+    gathered CHUNK_ROWS at a time (a multiple of the mini-batch size, so the mini-batches
+    are exactly consecutive slices of one permutation), augmented if asked, and each
+    mini-batch goes whole to ``optimizer.step``: the only Python loop is over
+    mini-batches, never over examples. The last mini-batch is smaller when m does not
+    divide n. ``on_batches(done, total)`` is called about a hundred times.
     """
-    n = len(split)
+    if optimizer is None:
+        optimizer = SGD(net, eta=eta, n_train=len(split))
+    n, n_in = split.x.shape
+    m = mini_batch_size
     order = rng.permutation(n)
-    total = -(-n // mini_batch_size)
+    chunk = m * max(1, CHUNK_ROWS // m)
+    xc = np.ones((min(chunk, n), n_in + 1), dtype=net.dtype)
+    total = -(-n // m)
     report_every = max(total // 100, 1)
-    for k, start in enumerate(range(0, n, mini_batch_size), start=1):
-        batch = order[start : start + mini_batch_size]
-        net.sgd_step(split.x.take(batch, axis=0), y.take(batch, axis=0), eta)
-        if on_batches is not None and (k % report_every == 0 or k == total):
-            on_batches(k, total)
+    done = 0
+    with np.errstate(over="ignore"):  # sigmoid's exp(-z) overflows to inf, correctly
+        for start in range(0, n, chunk):
+            rows = order[start : start + chunk]
+            c = len(rows)
+            x_rows = split.x.take(rows, axis=0)
+            if augment is not None:
+                x_rows = augment(x_rows, rng)
+            xc[:c, :-1] = x_rows
+            yc = y.take(rows, axis=0)
+            for k in range(0, c, m):
+                optimizer.step(xc[k : k + m] if k + m <= c else xc[k:c], yc[k : k + m])
+                done += 1
+                if on_batches is not None and (done % report_every == 0 or done == total):
+                    on_batches(done, total)
+
+
+@dataclass
+class TrainState:
+    """Where training stands after an epoch: what a checkpoint must hold to resume."""
+
+    epoch: int = 0
+    eta: float = 0.0
+    halvings: int = 0
+    best_accuracy: float = -1.0
+    best_epoch: int = 0
+    since_improvement: int = 0
+    best_params: list[np.ndarray] | None = None
+    history: list[dict[str, Any]] = field(default_factory=list)
+    stopped: str = ""  # why training ended early: "" (it did not), "early_stopping", "eta"
 
 
 def fit(
@@ -90,18 +236,36 @@ def fit(
     *,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     on_batches: Callable[[int, int, int], None] | None = None,
-) -> list[dict[str, Any]]:
-    """Train ``net`` in place for ``settings.epochs`` epochs; return each epoch's metrics.
+    augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
+    state: TrainState | None = None,
+    optimizer: SGD | None = None,
+) -> TrainState:
+    """Train ``net`` in place for up to ``settings.epochs`` epochs; return the final state.
 
-    After every epoch: the mean training cost and accuracy, the validation accuracy
-    (None without a validation split) and the test accuracy, with ``train_seconds``
-    (the SGD pass alone) and ``seconds`` (the whole epoch, evaluation included).
-    ``on_epoch(metrics)`` is called with each epoch's dict as soon as it is known;
+    After every epoch: the training cost (data and regularisation parts) and accuracy,
+    the validation accuracy (None without a validation split), the test accuracy, the
+    eta in force, ``train_seconds`` (the SGD pass alone) and ``seconds`` (the whole
+    epoch). ``on_epoch(metrics)`` gets each epoch's dict as soon as it is known;
     ``on_batches(epoch, done, total)`` reports progress within an epoch.
+
+    With a validation split, the best validation epoch's parameters are kept in the
+    state (``best_params``, ``best_epoch``); eta is halved after ``halve_eta_after``
+    epochs without improvement (stopping after ``max_halvings`` halvings), and training
+    stops after ``early_stopping`` epochs without improvement, when those are set.
     """
+    s = settings
+    state = state or TrainState(eta=s.eta)
+    optimizer = optimizer or SGD(
+        net,
+        eta=state.eta,
+        n_train=len(splits.train),
+        lmbda=s.lmbda,
+        regularization=s.regularization,
+        momentum=s.momentum,
+    )
     y = one_hot(splits.train.labels, net.sizes[-1], net.dtype)
-    history = []
-    for epoch in range(1, settings.epochs + 1):
+    while state.epoch < s.epochs and not state.stopped:
+        epoch = state.epoch + 1
         t0 = time.perf_counter()
         report = None
         if on_batches is not None:
@@ -109,21 +273,51 @@ def fit(
             def report(done: int, total: int, epoch: int = epoch) -> None:
                 on_batches(epoch, done, total)
 
-        sgd_epoch(net, splits.train, y, settings.mini_batch_size, settings.eta, rng, report)
+        optimizer.eta = state.eta
+        sgd_epoch(
+            net, splits.train, y, s.mini_batch_size, state.eta, rng, report,
+            optimizer=optimizer, augment=augment,
+        )  # fmt: skip
         t1 = time.perf_counter()
         train = evaluate(net, splits.train)
         validation = evaluate(net, splits.validation) if splits.validation else None
         test = evaluate(net, splits.test)
-        metrics = {
+        reg = optimizer.regularization_cost()
+        metrics_ = {
             "epoch": epoch,
-            "train_cost": train.cost,
+            "train_cost": train.cost + reg,
+            "train_cost_data": train.cost,
+            "train_cost_regularization": reg,
             "train_accuracy": train.accuracy,
             "validation_accuracy": validation.accuracy if validation else None,
             "test_accuracy": test.accuracy,
+            "eta": state.eta,
             "train_seconds": t1 - t0,
             "seconds": time.perf_counter() - t0,
         }
-        history.append(metrics)
+        state.epoch = epoch
+        state.history.append(metrics_)
+        if validation is not None:
+            _track_best(state, s, net, validation.accuracy)
         if on_epoch is not None:
-            on_epoch(metrics)
-    return history
+            on_epoch(metrics_)
+    return state
+
+
+def _track_best(state: TrainState, s: TrainingConfig, net: Network, accuracy: float) -> None:
+    """Best-epoch bookkeeping, the eta schedule and early stopping, after one epoch."""
+    if accuracy > state.best_accuracy:
+        state.best_accuracy = accuracy
+        state.best_epoch = state.epoch
+        state.since_improvement = 0
+        state.best_params = [p.copy() for p in net.params]
+        return
+    state.since_improvement += 1
+    if s.early_stopping and state.since_improvement >= s.early_stopping:
+        state.stopped = "early_stopping"
+    elif s.halve_eta_after and state.since_improvement >= s.halve_eta_after:
+        state.halvings += 1
+        state.eta /= 2
+        state.since_improvement = 0
+        if state.halvings >= s.max_halvings:
+            state.stopped = "eta"

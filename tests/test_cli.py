@@ -55,7 +55,9 @@ def test_train_writes_the_run_directory(runner, tiny_config):
     assert result.exit_code == 0, result.output
     last = result.stdout.strip().splitlines()[-1]
     assert re.fullmatch(
-        r"test_accuracy=\d\.\d{4} validation_accuracy=\d\.\d{4} epochs=3 run=runs/tiny", last
+        r"test_accuracy=\d\.\d{4} validation_accuracy=\d\.\d{4} epoch=[123] epochs=3"
+        r" run=runs/tiny",
+        last,
     )
     run = Path.cwd() / "runs" / "tiny"
     assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "metrics.jsonl", "weights.npz"]
@@ -64,9 +66,13 @@ def test_train_writes_the_run_directory(runner, tiny_config):
     assert [m["epoch"] for m in metrics] == [1, 2, 3]
     for key in ("train_cost", "validation_accuracy", "test_accuracy", "train_seconds", "seconds"):
         assert isinstance(metrics[-1][key], float)
-    assert last.startswith(f"test_accuracy={metrics[-1]['test_accuracy']:.4f}")
+    kept = int(re.search(r" epoch=(\d)", last).group(1))
+    best = max(metrics, key=lambda m: m["validation_accuracy"])  # the first best epoch
+    assert kept == best["epoch"]
+    assert last.startswith(f"test_accuracy={best['test_accuracy']:.4f}")
     net, meta = model_file.load(run / "weights.npz")
     assert net.sizes == [64, 10, 3] and meta["input_shape"] == [8, 8]
+    assert meta["epoch"] == kept
     assert meta["config_sha256"] == config.load(cfg_path).digest()
     assert (Path.cwd() / "runs" / "latest").resolve() == run.resolve()
     assert "epoch 3/3" in result.stderr
@@ -94,7 +100,7 @@ def test_set_overrides_reach_training(runner, tiny_config):
         runner, "train", tiny_config(), "--set", "training.epochs=1", "--set", "name=quick"
     )
     assert result.exit_code == 0
-    assert result.stdout.strip().endswith("epochs=1 run=runs/quick")
+    assert result.stdout.strip().endswith("epoch=1 epochs=1 run=runs/quick")
 
 
 def test_same_seed_gives_identical_runs(runner, tiny_config):

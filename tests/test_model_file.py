@@ -41,6 +41,8 @@ def test_round_trip_keeps_arrays_and_metadata(tmp_path):
         "input_scaling": "pixel / 255",
         "class_names": ["a", "b", "c"],
         "config_sha256": "abc",
+        "output_activation": "sigmoid",
+        "epoch": None,
     }
     # Loads with plain numpy and no pickles.
     with np.load(path, allow_pickle=False) as npz:

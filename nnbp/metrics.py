@@ -1,0 +1,107 @@
+"""How well a network does on labelled data: accuracy, cost, confusion, per-class scores.
+
+Everything starts from the network's outputs on the whole set, computed in large
+matrix batches (``outputs``); the scores are then counting over integer labels.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from nnbp.network import COSTS, Network
+
+# Outputs are computed in chunks this large: big enough for fast matrix products, small
+# enough that a (chunk, 784) float32 block and its activations stay around 30-60 MB.
+EVAL_BATCH = 10_000
+
+
+def outputs(net: Network, x: np.ndarray, batch: int = EVAL_BATCH) -> np.ndarray:
+    """Output activations a^L for every row of x (n, n_in), shape (n, n_L)."""
+    out = np.empty((len(x), net.sizes[-1]), dtype=net.dtype)
+    for start in range(0, len(x), batch):
+        out[start : start + batch] = net.feedforward(x[start : start + batch])
+    return out
+
+
+def one_hot(labels: np.ndarray, n_classes: int, dtype: np.dtype | type) -> np.ndarray:
+    """Integer labels (n,) -> one-hot rows (n, n_classes): the targets y(x) of the cost."""
+    y = np.zeros((len(labels), n_classes), dtype=dtype)
+    y[np.arange(len(labels)), labels] = 1
+    return y
+
+
+def accuracy(a: np.ndarray, labels: np.ndarray) -> float:
+    """Share of rows of a (n, n_L) whose largest output is the label; 0 for no rows."""
+    if len(labels) == 0:
+        return 0.0
+    return int(np.count_nonzero(a.argmax(axis=1) == labels)) / len(labels)
+
+
+def mean_cost(cost: str, a: np.ndarray, labels: np.ndarray) -> float:
+    """Mean of the per-example cost C_x over the rows of a, for integer labels."""
+    if len(labels) == 0:
+        return 0.0
+    y = one_hot(labels, a.shape[1], a.dtype)
+    # Summed in float64: 50,000 float32 costs would otherwise lose digits.
+    return float(COSTS[cost].fn(a, y).sum(dtype=np.float64)) / len(labels)
+
+
+def probabilities(a: np.ndarray) -> np.ndarray:
+    """Output activations (n, n_L) -> rows that sum to 1.
+
+    Sigmoid output neurons are independent, so their activations need not sum to 1;
+    dividing by the row sum gives the share of the total output each class takes, which
+    is what ``predict`` reports as the probability of each class.
+    """
+    total = a.sum(axis=1, keepdims=True, dtype=np.float64)
+    return np.divide(a, total, out=np.full(a.shape, 1 / a.shape[1]), where=total > 0)
+
+
+def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, n_classes: int) -> np.ndarray:
+    """(n_classes, n_classes) int64 counts: row = true class, column = predicted class."""
+    flat = labels.astype(np.int64) * n_classes + predicted.astype(np.int64)
+    return np.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
+
+
+def per_class(confusion: np.ndarray, class_names: list[str]) -> list[dict[str, Any]]:
+    """Precision, recall, F1 and support per class; a score with a zero denominator is 0."""
+    tp = np.diag(confusion).astype(np.float64)
+    predicted = confusion.sum(axis=0)
+    support = confusion.sum(axis=1)
+    rows = []
+    for k, name in enumerate(class_names):
+        precision = tp[k] / predicted[k] if predicted[k] else 0.0
+        recall = tp[k] / support[k] if support[k] else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        rows.append(
+            {
+                "class": k,
+                "name": name,
+                "precision": float(precision),
+                "recall": float(recall),
+                "f1": float(f1),
+                "support": int(support[k]),
+            }
+        )
+    return rows
+
+
+def report(
+    net: Network, x: np.ndarray, labels: np.ndarray, class_names: list[str]
+) -> dict[str, Any]:
+    """Everything ``nnbp evaluate`` shows, as JSON-able data.
+
+    Keys: ``accuracy``, ``cost`` (mean, the network's own cost function), ``n``,
+    ``confusion`` (list of lists, rows = true class), ``per_class`` (list of objects).
+    """
+    a = outputs(net, x)
+    confusion = confusion_matrix(labels, a.argmax(axis=1), net.sizes[-1])
+    return {
+        "accuracy": accuracy(a, labels),
+        "cost": mean_cost(net.cost, a, labels),
+        "n": int(len(labels)),
+        "confusion": confusion.tolist(),
+        "per_class": per_class(confusion, class_names),
+    }
