@@ -81,35 +81,52 @@ def _epoch_line(m: dict[str, Any], epochs: int) -> str:
 
 
 @cli.command()
-@click.argument("config_file", metavar="CONFIG", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("target", metavar="CONFIG | RUN_DIR", type=click.Path(path_type=Path))
 @click.option("--set", "overrides", multiple=True, metavar="KEY=VALUE", help=SET_HELP)
 @click.option(
     "--out", type=click.Path(file_okay=False, path_type=Path), help="Run directory [runs/<name>]."
 )
-@click.option("--overwrite", is_flag=True, help="Replace a finished run in the run directory.")
-def train(config_file: Path, overrides: tuple[str, ...], out: Path | None, overwrite: bool) -> None:
+@click.option("--overwrite", is_flag=True, help="Replace a finished or interrupted run.")
+@click.option(
+    "--resume", is_flag=True, help="Continue an interrupted run (CONFIG's, or RUN_DIR itself)."
+)
+def train(
+    target: Path, overrides: tuple[str, ...], out: Path | None, overwrite: bool, resume: bool
+) -> None:
     """Train the network CONFIG describes and write a run directory.
 
     The run directory (runs/<name>/ unless --out) receives config.yaml, metrics.jsonl
-    (one JSON object per epoch) and weights.npz (the best validation epoch's weights,
-    unless training.keep is last); runs/latest points to it. The last line on stdout is
-    machine-readable: test_accuracy=... validation_accuracy=... epoch=... epochs=...
-    run=..., the accuracies being those of the kept weights.
+    (one JSON object per epoch), weights.npz (the best validation epoch's weights,
+    unless training.keep is last) and checkpoint.npz, all rewritten atomically after
+    each epoch; runs/latest points to it. Ctrl-C or SIGTERM stops cleanly and
+    `nnbp train --resume RUN_DIR` continues, ending exactly as an uninterrupted run.
+    The last line on stdout is machine-readable: test_accuracy=...
+    validation_accuracy=... epoch=... epochs=... run=..., the accuracies being those of
+    the kept weights.
     """
     from nnbp import config, runs
+    from nnbp.errors import UsageError
     from nnbp.session import train_run
 
-    cfg = config.load(config_file, overrides)
-    run = out if out is not None else runs.default_dir(cfg.name)
+    if resume and overwrite:
+        raise UsageError("--resume and --overwrite exclude each other")
+    if target.is_dir():
+        if not resume:
+            raise UsageError(f"{target}: is a directory; give a CONFIG file, or --resume RUN_DIR")
+        cfg_file, run = target / runs.CONFIG_FILE, target
+    else:
+        cfg_file, run = target, out
+    cfg = config.load(cfg_file, overrides)
+    run = run if run is not None else runs.default_dir(cfg.name)
     epochs = cfg.training.epochs
     tty = sys.stderr.isatty()
 
-    def on_start(splits: Any) -> None:
+    def on_start(splits: Any, done: int) -> None:
         n_val = len(splits.validation) if splits.validation else 0
         click.echo(
             f"training {cfg.name}: sizes {list(cfg.network.sizes)}, {len(splits.train)} train /"
             f" {n_val} validation / {len(splits.test)} test images, up to {epochs} epochs"
-            f" -> {run}",
+            f" -> {run}" + (f" (resuming after epoch {done})" if resume else ""),
             err=True,
         )
 
@@ -120,6 +137,7 @@ def train(config_file: Path, overrides: tuple[str, ...], out: Path | None, overw
         cfg,
         run,
         overwrite=overwrite,
+        resume=resume,
         on_start=on_start,
         on_epoch=on_epoch,
         on_batches=_progress(epochs) if tty else None,

@@ -78,14 +78,24 @@ def load(path: str | os.PathLike) -> tuple[Network, dict[str, Any]]:
         what = "is not a file" if path.exists() else "not found"
         raise ModelFileError(f"{path}: weights file {what}")
     try:
+        with open(path, "rb") as f:
+            is_zip = f.read(4) == b"PK\x03\x04"
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot read ({e.strerror or e})") from None
+    if not is_zip:
+        # np.load would try other formats on it (even pickle, which it then refuses).
+        raise ModelFileError(f"{path}: not a readable weights file (not an .npz archive)")
+    try:
         with np.load(path, allow_pickle=False) as npz:
+            if not hasattr(npz, "files"):
+                raise ModelFileError(f"{path}: not a readable weights file (not an .npz archive)")
             arrays = {key: npz[key] for key in npz.files}
     except ValueError as e:
         # np.load says "Object arrays cannot be loaded when allow_pickle=False" for pickles.
         raise ModelFileError(f"{path}: not an nnbp weights file ({e})") from None
     except (OSError, EOFError, zipfile.BadZipFile, KeyError) as e:
         raise ModelFileError(f"{path}: not a readable weights file ({e})") from None
-    if not isinstance(arrays, dict) or "metadata" not in arrays or "sizes" not in arrays:
+    if "metadata" not in arrays or "sizes" not in arrays:
         raise ModelFileError(f"{path}: not an nnbp weights file (no 'metadata' or 'sizes' entry)")
     metadata = _metadata(path, arrays["metadata"])
     return _network(path, arrays, metadata), metadata

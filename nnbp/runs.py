@@ -2,12 +2,15 @@
 
     runs/<name>/config.yaml    the resolved config (every key, defaults included)
     runs/<name>/metrics.jsonl  one JSON object per epoch, appended as each epoch ends
-    runs/<name>/weights.npz    the trained network (written atomically, at the end)
+    runs/<name>/weights.npz    the kept network (the best validation epoch so far, or the
+                               last), rewritten atomically after every epoch
+    runs/<name>/checkpoint.npz everything needed to resume (see checkpoint.py), likewise
     runs/latest                a symlink to the newest run (a text file holding its path
                                where symlinks are not available)
 
-A run is *finished* once its weights.npz exists; a finished run is only replaced when
-the user asks (``--overwrite``).
+A run is *finished* when its checkpoint says so (or, for weights without a checkpoint,
+when weights.npz exists). Neither a finished nor an interrupted run is replaced unless
+the user asks (``--overwrite``); an interrupted one continues with ``--resume``.
 """
 
 from __future__ import annotations
@@ -15,8 +18,11 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import zipfile
 from pathlib import Path
 from typing import IO, Any
+
+import numpy as np
 
 from nnbp.atomic import atomic_write_text
 from nnbp.errors import RunError, UsageError
@@ -26,6 +32,7 @@ LATEST = "latest"
 CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.jsonl"
 WEIGHTS_FILE = "weights.npz"
+CHECKPOINT_FILE = "checkpoint.npz"
 
 
 def default_dir(name: str, root: Path = RUNS_ROOT) -> Path:
@@ -33,17 +40,34 @@ def default_dir(name: str, root: Path = RUNS_ROOT) -> Path:
     return root / name
 
 
-def is_finished(run: Path) -> bool:
-    return (run / WEIGHTS_FILE).is_file()
+def status(run: Path) -> str:
+    """``new`` (nothing to lose), ``unfinished`` (resumable) or ``finished``."""
+    ckpt = run / CHECKPOINT_FILE
+    if ckpt.is_file():
+        try:
+            with np.load(ckpt, allow_pickle=False) as npz:
+                done = bool(json.loads(str(npz["state"][()])).get("finished"))
+        except (OSError, EOFError, ValueError, KeyError, TypeError, zipfile.BadZipFile):
+            done = False  # unreadable: call it unfinished, so nothing is replaced silently
+        return "finished" if done else "unfinished"
+    return "finished" if (run / WEIGHTS_FILE).is_file() else "new"
 
 
 def check_target(run: Path, *, overwrite: bool) -> None:
-    """Refuse, before any work, a run directory that is a file or holds a finished run."""
+    """Refuse, before any work, a run directory that is a file or holds a run's work."""
     if run.exists() and not run.is_dir():
         raise RunError(f"{run}: exists and is not a directory")
-    if is_finished(run) and not overwrite:
+    if overwrite:
+        return
+    now = status(run)
+    if now == "finished":
         raise UsageError(
             f"{run}: holds a finished run; pass --overwrite to replace it, or --out DIR"
+        )
+    if now == "unfinished":
+        raise UsageError(
+            f"{run}: holds an interrupted run; continue it with `nnbp train --resume {run}`,"
+            " or pass --overwrite to start again"
         )
 
 
@@ -56,7 +80,7 @@ def prepare(run: Path, *, overwrite: bool) -> None:
     check_target(run, overwrite=overwrite)
     try:
         run.mkdir(parents=True, exist_ok=True)
-        for name in (WEIGHTS_FILE, METRICS_FILE):
+        for name in (WEIGHTS_FILE, METRICS_FILE, CHECKPOINT_FILE):
             (run / name).unlink(missing_ok=True)
     except OSError as e:
         raise RunError(f"{run}: cannot create the run directory ({e.strerror or e})") from None
@@ -75,10 +99,20 @@ def write_text(run: Path, name: str, text: str) -> None:
 class MetricsLog:
     """``metrics.jsonl``, one JSON object per line, each line on disk once written."""
 
-    def __init__(self, run: Path) -> None:
+    def __init__(self, run: Path, history: list[dict[str, Any]] | None = None) -> None:
+        """Start metrics.jsonl afresh, or (resuming) as exactly the lines of ``history``.
+
+        Resuming rewrites the file from the checkpoint's history, atomically: an epoch
+        whose line was written but whose checkpoint was not (a kill in between) is
+        dropped, since that epoch will be trained again.
+        """
         self.path = run / METRICS_FILE
         try:
-            self._file: IO[str] = open(self.path, "w", encoding="utf-8")  # noqa: SIM115
+            if history:
+                atomic_write_text(self.path, "".join(json.dumps(m) + "\n" for m in history))
+            self._file: IO[str] = open(  # noqa: SIM115
+                self.path, "a" if history else "w", encoding="utf-8"
+            )
         except OSError as e:
             raise RunError(f"{self.path}: cannot write ({e.strerror or e})") from None
 

@@ -166,6 +166,12 @@ class SGD:
         return self.lmbda / self.n_train * total
 
 
+class StopFlag:
+    """Set ``requested`` (e.g. from a signal handler) to stop training at the next step."""
+
+    requested: str = ""
+
+
 def sgd_epoch(
     net: Network,
     split: Split,
@@ -177,7 +183,8 @@ def sgd_epoch(
     *,
     optimizer: SGD | None = None,
     augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
-) -> None:
+    stop: StopFlag | None = None,
+) -> bool:
     """One epoch of SGD: shuffle with ``rng``, then one step per mini-batch.
 
     ``y`` is the one-hot form of ``split.labels``, (n, n_classes). The shuffled rows are
@@ -185,7 +192,8 @@ def sgd_epoch(
     are exactly consecutive slices of one permutation), augmented if asked, and each
     mini-batch goes whole to ``optimizer.step``: the only Python loop is over
     mini-batches, never over examples. The last mini-batch is smaller when m does not
-    divide n. ``on_batches(done, total)`` is called about a hundred times.
+    divide n. ``on_batches(done, total)`` is called about a hundred times. Returns False
+    when ``stop`` was requested before the epoch's end (the epoch is then incomplete).
     """
     if optimizer is None:
         optimizer = SGD(net, eta=eta, n_train=len(split))
@@ -207,10 +215,13 @@ def sgd_epoch(
             xc[:c, :-1] = x_rows
             yc = y.take(rows, axis=0)
             for k in range(0, c, m):
+                if stop is not None and stop.requested:
+                    return False
                 optimizer.step(xc[k : k + m] if k + m <= c else xc[k:c], yc[k : k + m])
                 done += 1
                 if on_batches is not None and (done % report_every == 0 or done == total):
                     on_batches(done, total)
+    return True
 
 
 @dataclass
@@ -239,6 +250,7 @@ def fit(
     augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
     state: TrainState | None = None,
     optimizer: SGD | None = None,
+    stop: StopFlag | None = None,
 ) -> TrainState:
     """Train ``net`` in place for up to ``settings.epochs`` epochs; return the final state.
 
@@ -252,6 +264,8 @@ def fit(
     state (``best_params``, ``best_epoch``); eta is halved after ``halve_eta_after``
     epochs without improvement (stopping after ``max_halvings`` halvings), and training
     stops after ``early_stopping`` epochs without improvement, when those are set.
+    Training resumes from ``state`` (and ``optimizer``) when given; it stops early, with
+    the state of the last complete epoch, when ``stop`` is requested.
     """
     s = settings
     state = state or TrainState(eta=s.eta)
@@ -274,10 +288,12 @@ def fit(
                 on_batches(epoch, done, total)
 
         optimizer.eta = state.eta
-        sgd_epoch(
+        complete = sgd_epoch(
             net, splits.train, y, s.mini_batch_size, state.eta, rng, report,
-            optimizer=optimizer, augment=augment,
+            optimizer=optimizer, augment=augment, stop=stop,
         )  # fmt: skip
+        if not complete:
+            break
         t1 = time.perf_counter()
         train = evaluate(net, splits.train)
         validation = evaluate(net, splits.validation) if splits.validation else None

@@ -60,7 +60,8 @@ def test_train_writes_the_run_directory(runner, tiny_config):
         last,
     )
     run = Path.cwd() / "runs" / "tiny"
-    assert sorted(p.name for p in run.iterdir()) == ["config.yaml", "metrics.jsonl", "weights.npz"]
+    files = sorted(p.name for p in run.iterdir())
+    assert files == ["checkpoint.npz", "config.yaml", "metrics.jsonl", "weights.npz"]
     assert config.load(run / "config.yaml") == config.load(cfg_path)
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [m["epoch"] for m in metrics] == [1, 2, 3]

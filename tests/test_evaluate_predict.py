@@ -1,0 +1,200 @@
+"""nnbp evaluate and nnbp predict through click's CliRunner: outputs, formats, exit codes."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+from PIL import Image
+
+from nnbp import idx, metrics, model_file
+from nnbp.cli import cli
+from nnbp.network import Network
+
+
+@pytest.fixture
+def runner(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+def invoke(runner, *args, input=None):
+    return runner.invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+
+@pytest.fixture
+def tiny_run(runner, tiny_config):
+    result = invoke(runner, "train", tiny_config())
+    assert result.exit_code == 0, result.output
+    return Path.cwd() / "runs" / "tiny"
+
+
+@pytest.fixture
+def digits_weights(tmp_path) -> Path:
+    """A random [784, 10, 10] network: predictions are arbitrary but deterministic."""
+    net = Network.create([784, 10, 10], np.random.default_rng(0))
+    path = tmp_path / "digits.npz"
+    names = [str(k) for k in range(10)]
+    model_file.save(path, net, input_shape=(28, 28), class_names=names, config_sha256="x")
+    return path
+
+
+def digit(size=(28, 28), ink=255, background=0) -> np.ndarray:
+    """A plain '1'-like bar, in uint8, for predict's input tests."""
+    img = np.full(size, background, dtype=np.uint8)
+    r, c = size[0] // 4, size[1] // 2
+    img[r : size[0] - r, c - max(1, size[1] // 20) : c + max(1, size[1] // 20)] = ink
+    return img
+
+
+def test_evaluate_prints_tables_for_the_latest_run(runner, tiny_run):
+    result = invoke(runner, "evaluate")
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert out.startswith("accuracy  ")
+    assert "confusion matrix (rows: true class, columns: predicted class)" in out
+    assert "precision  recall      f1  support" in out
+    # The confusion rows sum to the test set's label counts.
+    rows = [line.split() for line in out.splitlines() if line[:4].strip() in ("0", "1", "2")]
+    assert len(rows) >= 3
+
+
+def test_evaluate_json_has_the_promised_keys_and_agrees_with_metrics(runner, tiny_run, tiny_data):
+    result = invoke(runner, "evaluate", tiny_run, "--json")
+    report = json.loads(result.stdout)
+    assert set(report) == {"accuracy", "cost", "n", "confusion", "per_class"}
+    assert report["n"] == 150
+    confusion = np.array(report["confusion"])
+    _, labels = idx.read_pair(tiny_data["test_images"], tiny_data["test_labels"])
+    assert confusion.sum(axis=1).tolist() == np.bincount(labels, minlength=3).tolist()
+    assert report["accuracy"] == pytest.approx(np.trace(confusion) / 150)
+    assert [r["class"] for r in report["per_class"]] == [0, 1, 2]
+    assert set(report["per_class"][0]) == {"class", "name", "precision", "recall", "f1", "support"}
+    # The same through a weights file and an explicit IDX pair.
+    again = invoke(
+        runner, "evaluate", tiny_run / "weights.npz", "--json",
+        "--images", tiny_data["test_images"], "--labels", tiny_data["test_labels"],
+    )  # fmt: skip
+    assert json.loads(again.stdout) == report
+
+
+def test_metrics_by_hand():
+    # true:      0 0 1 1 2
+    # predicted: 0 1 1 1 0
+    confusion = metrics.confusion_matrix(np.array([0, 0, 1, 1, 2]), np.array([0, 1, 1, 1, 0]), 3)
+    assert confusion.tolist() == [[1, 1, 0], [0, 2, 0], [1, 0, 0]]
+    rows = metrics.per_class(confusion, ["a", "b", "c"])
+    # class 0: precision 1/2, recall 1/2; class 1: precision 2/3, recall 1; class 2: 0, 0.
+    assert rows[0]["precision"] == 0.5 and rows[0]["recall"] == 0.5 and rows[0]["f1"] == 0.5
+    assert rows[1]["precision"] == pytest.approx(2 / 3) and rows[1]["recall"] == 1.0
+    assert rows[1]["f1"] == pytest.approx(0.8)
+    assert (rows[2]["precision"], rows[2]["recall"], rows[2]["f1"]) == (0.0, 0.0, 0.0)
+    assert [r["support"] for r in rows] == [2, 2, 1]
+
+
+def test_evaluate_errors(runner, tiny_run, tiny_data, tmp_path):
+    def error(code, text, *args):
+        result = invoke(runner, "evaluate", *args)
+        assert result.exit_code == code, result.output
+        assert result.stderr.startswith("Error: ") and text in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+
+    error(2, "--images and --labels go together", "--images", tiny_data["test_images"])
+    big = tmp_path / "big-images"
+    idx.write_idx(big, np.zeros((150, 9, 9), np.uint8))
+    error(1, "9x9 images (81 inputs), but the network takes 64 inputs",
+          "--images", big, "--labels", tiny_data["test_labels"])  # fmt: skip
+    labels = tmp_path / "labels"
+    idx.write_idx(labels, np.full(150, 7, np.uint8))
+    error(1, str(labels), "--images", tiny_data["test_images"], "--labels", labels)
+    lone = tmp_path / "lone" / "w.npz"
+    lone.parent.mkdir()
+    lone.write_bytes((tiny_run / "weights.npz").read_bytes())
+    error(2, "no config.yaml beside the weights file", lone)
+    error(1, "no such run directory or weights file", tmp_path / "nothing")
+    (tiny_run / "weights.npz").write_bytes(b"garbage")
+    error(1, "weights.npz: not a readable weights file")
+
+
+def test_evaluate_without_any_run(runner):
+    result = invoke(runner, "evaluate")
+    assert result.exit_code == 1 and "no latest run" in result.stderr
+
+
+def test_predict_formats_stdin_and_exit_codes(runner, digits_weights, tmp_path):
+    good = tmp_path / "one.png"
+    Image.fromarray(digit()).save(good)
+    bad = tmp_path / "notes.txt"
+    bad.write_text("not an image")
+    # Text: PATH<TAB>LABEL<TAB>CONFIDENCE, one line per image.
+    result = invoke(runner, "predict", "--weights", digits_weights, good)
+    assert result.exit_code == 0
+    path, label, confidence = result.stdout.strip().split("\t")
+    assert path == str(good) and label.isdigit() and 0 < float(confidence) <= 1
+    # JSON lines; probabilities sum to 1 and the confidence is the label's.
+    result = invoke(runner, "predict", "--weights", digits_weights, "--json", good, good)
+    records = [json.loads(line) for line in result.stdout.splitlines()]
+    assert len(records) == 2 and set(records[0]) == {"path", "label", "confidence", "probabilities"}
+    assert sum(records[0]["probabilities"]) == pytest.approx(1, abs=1e-5)
+    assert records[0]["confidence"] == pytest.approx(records[0]["probabilities"][int(label)], 1e-5)
+    # Paths from stdin, a non-image among them: reported, the rest predicted, exit 1.
+    result = invoke(runner, "predict", "--weights", digits_weights, "-",
+                    input=f"{good}\n{bad}\n\n{good}\n")  # fmt: skip
+    assert result.exit_code == 1
+    assert [line.split("\t")[0] for line in result.stdout.splitlines()] == [str(good)] * 2
+    assert result.stderr.startswith(f"Error: {bad}: ")
+    # No images at all: a usage error; missing weights: exit 1.
+    assert invoke(runner, "predict", "--weights", digits_weights).exit_code == 2
+    result = invoke(runner, "predict", "--weights", tmp_path / "none.npz", good)
+    assert result.exit_code == 1 and "no such run directory or weights file" in result.stderr
+
+
+def test_predict_idx_matches_the_png_round_trip(runner, digits_weights, tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, size=(20, 28, 28), dtype=np.uint8)
+    images[:, :4] = 0  # a dark border, as in MNIST, so no inversion is detected
+    images[:, -4:] = 0
+    images[:, :, :4] = 0
+    images[:, :, -4:] = 0
+    idx.write_idx(tmp_path / "imgs.idx", images)
+    from_idx = invoke(
+        runner, "predict", "--weights", digits_weights, "--idx", tmp_path / "imgs.idx"
+    )
+    pngs = []
+    for i, img in enumerate(images):
+        pngs.append(tmp_path / f"{i:02d}.png")
+        Image.fromarray(img).save(pngs[-1])
+    from_png = invoke(runner, "predict", "--weights", digits_weights, *pngs)
+    strip = lambda out: [line.split("\t")[1:] for line in out.splitlines()]  # noqa: E731
+    assert strip(from_idx.stdout) == strip(from_png.stdout) and len(strip(from_png.stdout)) == 20
+    assert from_idx.stdout.splitlines()[3].startswith(f"{tmp_path / 'imgs.idx'}:3\t")
+
+
+def test_predict_show_draws_the_input_on_stderr(runner, digits_weights, tmp_path):
+    path = tmp_path / "one.png"
+    Image.fromarray(digit()).save(path)
+    result = invoke(runner, "predict", "--weights", digits_weights, "--show", path)
+    drawing = result.stderr.splitlines()[1:]
+    assert len(drawing) == 28 and all(len(line) == 28 for line in drawing)
+    assert "@" in result.stderr and result.stdout.count("\n") == 1
+
+
+def test_predict_names_classes_of_a_named_dataset(runner, tmp_path):
+    net = Network.create([784, 5, 10], np.random.default_rng(1))
+    names = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt",
+             "Sneaker", "Bag", "Ankle boot"]  # fmt: skip
+    model_file.save(tmp_path / "f.npz", net, input_shape=(28, 28), class_names=names,
+                    config_sha256="x")  # fmt: skip
+    Image.fromarray(digit()).save(tmp_path / "x.png")
+    line = invoke(runner, "predict", "--weights", tmp_path / "f.npz", tmp_path / "x.png").stdout
+    path, label, confidence, name = line.rstrip("\n").split("\t")
+    assert name == names[int(label)]
+    record = json.loads(
+        invoke(
+            runner, "predict", "--weights", tmp_path / "f.npz", "--json", tmp_path / "x.png"
+        ).stdout  # fmt: skip
+    )
+    assert record["name"] == name
