@@ -23,7 +23,24 @@ SET_HELP = "Override a config key, e.g. --set training.eta=0.5 (repeatable; the 
 
 
 class NnbpGroup(click.Group):
-    """A click group that turns nnbp's errors into one line and an exit code."""
+    """A click group that turns every error into one ``Error:`` line and an exit code."""
+
+    def main(self, *args: Any, **kwargs: Any) -> Any:
+        # Click's own usage errors print a usage block first; nnbp's promise is one line.
+        kwargs["standalone_mode"] = False
+        try:
+            code = super().main(*args, **kwargs)
+        except click.UsageError as e:
+            hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
+            click.echo(f"Error: {e.format_message().rstrip('.')}{hint}", err=True)
+            sys.exit(e.exit_code)
+        except click.ClickException as e:
+            click.echo(f"Error: {e.format_message()}", err=True)
+            sys.exit(e.exit_code)
+        except click.Abort:
+            click.echo("Error: aborted", err=True)
+            sys.exit(130)
+        sys.exit(code if isinstance(code, int) else 0)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:

@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import reprlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,16 @@ import yaml
 from nnbp.datasets import DATASETS, ROLES
 from nnbp.errors import ConfigError
 from nnbp.network import COSTS, DTYPES, INITS
+
+# A config is a few dozen lines; anything near this size is not one, and the cap bounds
+# the parser's work on a hostile file (a 64 KiB list parses in about 0.25 s).
+MAX_CONFIG_BYTES = 64 * 1024
+# libyaml's loader when PyYAML has it: safe like SafeLoader (plain data only), faster, and
+# it refuses absurd nesting at once where the pure-Python one recurses for seconds.
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+# Error messages show values through this: a YAML alias bomb's repr would be exponential.
+_short = reprlib.Repr()
+_short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring = 2, 6, 4, 40
 
 REGULARIZATIONS = ("l2", "l1")
 KEEP = ("best", "last")
@@ -252,7 +263,7 @@ def _check(path: str, check: Any, value: Any) -> Any:
     try:
         return check(value)
     except ValueError as e:
-        raise ConfigError(f"{path}: expected {e}, got {value!r}") from None
+        raise ConfigError(f"{path}: expected {e}, got {_short.repr(value)}") from None
 
 
 def from_dict(raw: Any, *, default_name: str = "run") -> Config:
@@ -269,7 +280,7 @@ def from_dict(raw: Any, *, default_name: str = "run") -> Config:
         values = raw.get(section)
         values = {} if values is None else values
         if not isinstance(values, dict):
-            raise ConfigError(f"{section}: expected a mapping of keys, got {values!r}")
+            raise ConfigError(f"{section}: expected a mapping of keys, got {_short.repr(values)}")
         fields = {f.name: f for f in dataclasses.fields(cls)}
         clean = {}
         for key, value in values.items():
@@ -349,19 +360,28 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Confi
     ConfigError with the file name in front of the key path.
     """
     path = Path(path)
+    if not path.exists():
+        raise ConfigError(f"{path}: config file not found")
+    if not path.is_file():
+        # A directory, FIFO or device (/dev/zero) would fail, block or never end.
+        raise ConfigError(f"{path}: not a regular file, expected a YAML config file")
     try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: config file not found") from None
+        with open(path, "rb") as f:
+            data = f.read(MAX_CONFIG_BYTES + 1)
+        text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError(f"{path}: cannot read the config file ({e})") from None
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, not a config file")
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader, see _LOADER
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
         problem = getattr(e, "problem", None) or "invalid YAML"
         raise ConfigError(f"{path}: not valid YAML{line}: {problem}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
     try:
         return from_dict(apply_overrides(raw, list(overrides)), default_name=path.stem)
     except ConfigError as e:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import zipfile
 from pathlib import Path
@@ -31,6 +32,10 @@ from nnbp.network import COSTS, Network
 
 FORMAT = "nnbp-weights"
 FORMAT_VERSION = 1
+# Far above any network nnbp trains (a [784, 1000, 1000, 10] float64 net is 15 MB); the
+# cap keeps a hostile file from making np.load allocate what its headers claim.
+MAX_ARRAY_BYTES = 1 << 30
+MAX_ENTRIES = 1000
 
 
 def save(
@@ -85,6 +90,7 @@ def load(path: str | os.PathLike) -> tuple[Network, dict[str, Any]]:
     if not is_zip:
         # np.load would try other formats on it (even pickle, which it then refuses).
         raise ModelFileError(f"{path}: not a readable weights file (not an .npz archive)")
+    _check_entries(path)
     try:
         with np.load(path, allow_pickle=False) as npz:
             if not hasattr(npz, "files"):
@@ -99,6 +105,42 @@ def load(path: str | os.PathLike) -> tuple[Network, dict[str, Any]]:
         raise ModelFileError(f"{path}: not an nnbp weights file (no 'metadata' or 'sizes' entry)")
     metadata = _metadata(path, arrays["metadata"])
     return _network(path, arrays, metadata), metadata
+
+
+def _check_entries(path: Path) -> None:
+    """Read only the archive's directory and each array's header, before np.load.
+
+    np.load allocates an array as large as its header says before reading the data, so
+    a small file declaring a huge array, or an object (pickle) array, is refused here.
+    """
+    try:
+        with zipfile.ZipFile(path) as archive:
+            entries = archive.infolist()
+            if len(entries) > MAX_ENTRIES:
+                raise ModelFileError(f"{path}: {len(entries)} entries, not an nnbp weights file")
+            for info in entries:
+                with archive.open(info) as f:
+                    major, _ = np.lib.format.read_magic(f)
+                    read_header = {
+                        1: np.lib.format.read_array_header_1_0,
+                        2: np.lib.format.read_array_header_2_0,
+                    }.get(major)
+                    if read_header is None:
+                        raise ValueError(f"npy format version {major}")
+                    shape, _, dtype = read_header(f)
+                if dtype.hasobject:
+                    raise ModelFileError(
+                        f"{path}: entry {info.filename} holds Python objects (pickle); refused"
+                    )
+                need = math.prod(shape) * dtype.itemsize
+                if need > MAX_ARRAY_BYTES or need > info.file_size:
+                    raise ModelFileError(
+                        f"{path}: entry {info.filename} declares {need} bytes of data but"
+                        f" holds {info.file_size}"
+                    )
+    except (OSError, EOFError, ValueError, zipfile.BadZipFile, RuntimeError) as e:
+        # RuntimeError: zipfile's "encrypted, password required" and similar.
+        raise ModelFileError(f"{path}: not a readable weights file ({e})") from None
 
 
 def _metadata(path: Path, entry: np.ndarray) -> dict[str, Any]:

@@ -40,11 +40,15 @@ class Evaluation:
 
 
 def evaluate(net: Network, split: Split, batch: int = metrics.EVAL_BATCH) -> Evaluation:
-    """Accuracy and mean cost of ``net`` on ``split``, in matrix batches of ``batch`` rows."""
-    a = metrics.outputs(net, split.x, batch)
-    return Evaluation(
-        metrics.accuracy(a, split.labels), metrics.mean_cost(net.cost, a, split.labels)
-    )
+    """Accuracy and mean cost of ``net`` on ``split``, in matrix batches of ``batch`` rows.
+
+    A diverged network gives a NaN or infinite cost here, which the caller reports.
+    """
+    with np.errstate(over="ignore", invalid="ignore"):
+        a = metrics.outputs(net, split.x, batch)
+        return Evaluation(
+            metrics.accuracy(a, split.labels), metrics.mean_cost(net.cost, a, split.labels)
+        )
 
 
 class _Buffers:
@@ -205,7 +209,9 @@ def sgd_epoch(
     total = -(-n // m)
     report_every = max(total // 100, 1)
     done = 0
-    with np.errstate(over="ignore"):  # sigmoid's exp(-z) overflows to inf, correctly
+    # sigmoid's exp(-z) overflows to inf, correctly; a diverging run (inf, NaN) is caught
+    # by the cost check after the epoch, with a clear message, not by warnings here.
+    with np.errstate(over="ignore", invalid="ignore"):
         for start in range(0, n, chunk):
             rows = order[start : start + chunk]
             c = len(rows)

@@ -91,11 +91,44 @@ def test_inconsistent_files_are_refused(tmp_path, change, message):
     assert str(e.value).startswith(str(path)) and message in str(e.value)
 
 
+class _Payload:
+    """Unpickling this would create a file: proof that something ran."""
+
+    def __init__(self, marker):
+        self.marker = marker
+
+    def __reduce__(self):
+        return (open, (str(self.marker), "w"))
+
+
 def test_pickled_objects_are_never_loaded(tmp_path):
     path = tmp_path / "weights.npz"
+    marker = tmp_path / "executed"
     _save(path)
-    _rewrite(path, lambda a: a.update(metadata=np.array([{"x": 1}], dtype=object)))
-    with pytest.raises(ModelFileError, match="not an nnbp weights file"):
+    _rewrite(path, lambda a: a.update(metadata=np.array([_Payload(marker)], dtype=object)))
+    with pytest.raises(ModelFileError, match="entry metadata.npy holds Python objects"):
+        model_file.load(path)
+    assert not marker.exists()
+
+
+def test_a_small_file_declaring_a_huge_array_is_refused_without_allocating(tmp_path):
+    path = tmp_path / "weights.npz"
+    _save(path)
+    # Rewrite the w0 entry's header to claim 2**40 float32 values, keeping its 96 bytes.
+    with zipfile.ZipFile(path) as z:
+        entries = {name: z.read(name) for name in z.namelist()}
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "<f4", "fortran_order": False, "shape": (2**20, 2**20)}
+    )
+    old = io.BytesIO(entries["w0.npy"])
+    np.lib.format.read_magic(old)
+    np.lib.format.read_array_header_1_0(old)
+    entries["w0.npy"] = header.getvalue() + old.read()
+    with zipfile.ZipFile(path, "w") as z:
+        for name, data in entries.items():
+            z.writestr(name, data)
+    with pytest.raises(ModelFileError, match="entry w0.npy declares 4398046511104 bytes"):
         model_file.load(path)
 
 
