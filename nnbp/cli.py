@@ -392,6 +392,144 @@ def _emit(net, labels, pixels, names, named, as_json, show) -> None:
             click.echo(f"{label}\t{k}\t{p[i, k]:.4f}{name}")
 
 
+# --- gradcheck and inspect ------------------------------------------------------------
+
+
+def _network_and_data(target: Path | None, samples: int) -> tuple[Any, Any, Any, Any, int, str]:
+    """(network, config, x, one-hot y, training-set size, what) for a run or a config file.
+
+    A run directory (default: the latest run) gives its trained weights; a config file a
+    fresh network drawn from its seed. The examples are the first ``samples`` of the
+    config's training data.
+    """
+    import numpy as np
+
+    from nnbp import config, data, runs
+    from nnbp.metrics import one_hot
+    from nnbp.network import Network
+
+    if target is not None and target.is_file() and target.suffix in (".yaml", ".yml"):
+        cfg = config.load(target)
+        net = Network.create(
+            cfg.network.sizes, np.random.default_rng(cfg.training.seed), init=cfg.network.init,
+            cost=cfg.network.cost, dtype=cfg.training.dtype,
+        )  # fmt: skip
+        what = f"a fresh network from {target} (seed {cfg.training.seed})"
+    else:
+        net, _, run = _load_model(target)
+        if run is None:
+            from nnbp.errors import UsageError
+
+            raise UsageError(f"{target}: no config.yaml beside the weights file to name the data")
+        cfg = config.load(run / runs.CONFIG_FILE)
+        what = f"the weights of {run}"
+    splits = data.load_splits(cfg)
+    x = splits.train.x[:samples]
+    y = one_hot(splits.train.labels[:samples], net.sizes[-1], np.float64)
+    return net, cfg, x, y, len(splits.train), what
+
+
+def _layer_names(sizes: list[int]) -> list[str]:
+    pairs = zip(sizes[:-1], sizes[1:], strict=True)
+    return [f"{l + 1} ({n_in}->{n_out})" for l, (n_in, n_out) in enumerate(pairs)]
+
+
+@cli.command()
+@click.argument("target", metavar="[CONFIG | RUN_DIR]", required=False, type=Path)
+@click.option("--samples", default=10, show_default=True, type=click.IntRange(1, 1000),
+              help="Training examples the cost is averaged over.")  # fmt: skip
+@click.option("--layers", help="Only these layers, e.g. 1,3 (1 is the first weight layer).")
+@click.option("--entries", default=200, show_default=True, type=click.IntRange(1),
+              help="Weights and weighted inputs checked per layer (a random sample).")  # fmt: skip
+@click.option("--tolerance", default=1e-5, show_default=True, type=float,
+              help="Largest relative error that passes.")  # fmt: skip
+@click.pass_context
+def gradcheck(
+    ctx: click.Context, target: Path | None, samples: int, layers: str | None, entries: int,
+    tolerance: float,
+) -> None:  # fmt: skip
+    """Check backprop's gradients against finite differences, layer by layer.
+
+    At a run's weights (default: the latest run) or a fresh network from a CONFIG,
+    compares dC/db (BP3), dC/dw (BP4) and dC/dz (BP1 at the output layer, BP2 below)
+    with central differences (Richardson-extrapolated, float64) of the config's cost,
+    regularisation included. Prints each layer's largest relative error; exits 1 when
+    one exceeds --tolerance.
+    """
+    import numpy as np
+
+    from nnbp.errors import UsageError
+    from nnbp.introspect import Regularization
+    from nnbp.introspect import gradcheck as check
+
+    net, cfg, x, y, n_train, what = _network_and_data(target, samples)
+    chosen = None
+    if layers:
+        try:
+            chosen = [int(v) for v in layers.split(",")]
+        except ValueError:
+            raise UsageError(f"--layers {layers}: expected numbers like 1,2") from None
+        if not all(1 <= v <= len(net.params) for v in chosen):
+            raise UsageError(f"--layers {layers}: the network has layers 1 to {len(net.params)}")
+    t = cfg.training
+    reg = Regularization(t.lmbda, t.regularization, n_train)
+    results = check(net, x, y, reg=reg, rng=np.random.default_rng(t.seed), max_entries=entries,
+                    layers=chosen)  # fmt: skip
+    reg_text = f", {t.regularization} lmbda {t.lmbda:g}" if t.lmbda else ""
+    click.echo(f"gradient check of {what}: {net.cost} cost{reg_text}, {len(x)} examples")
+    names = _layer_names(net.sizes)
+    width = max(len(n) for n in names)
+    click.echo(f"{'layer':<{width}}  dC/db (BP3)  dC/dw (BP4)  dC/dz            weights checked")
+    for r in results:
+        rule = "BP1" if r.layer == len(net.params) else "BP2"
+        click.echo(
+            f"{names[r.layer - 1]:<{width}}  {r.bias:>11.1e}  {r.weight:>11.1e}"
+            f"  {r.z:>7.1e} ({rule})  {r.weights_checked:>6} of {r.shape[0] * r.shape[1]}"
+        )
+    worst = max(r.worst for r in results)
+    verdict = "agrees with" if worst <= tolerance else "DISAGREES with"
+    click.echo(
+        f"largest relative error {worst:.1e} (tolerance {tolerance:g}): backprop {verdict}"
+        " finite differences"
+    )
+    if worst > tolerance:
+        ctx.exit(1)
+
+
+@cli.command()
+@click.argument("target", metavar="[RUN_DIR]", required=False, type=Path)
+@click.option("--samples", default=1000, show_default=True, type=click.IntRange(1),
+              help="Training examples to measure on.")  # fmt: skip
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per layer.")
+def inspect(target: Path | None, samples: int, as_json: bool) -> None:
+    """Per layer: how fast it learns, and why (chapters 2 and 5).
+
+    At a run's weights (default: the latest run) on training examples: the mean norm of
+    delta, the mean sigma'(z), the share of saturated neurons (activation within 0.02
+    of 0 or 1) and the norms of dC/dw and dC/db, the layer's speed of learning.
+    """
+    import json
+
+    from nnbp.introspect import layer_stats
+
+    net, _, x, y, _, what = _network_and_data(target, samples)
+    rows = layer_stats(net, x, y.astype(net.dtype))
+    if as_json:
+        for row in rows:
+            click.echo(json.dumps(row))
+        return
+    names = _layer_names(net.sizes)
+    width = max(len(n) for n in names)
+    click.echo(f"{what}, {len(x)} training examples")
+    click.echo(f"{'layer':<{width}}  |delta|   sigma'(z)  saturated  |dC/dw|   |dC/db|")
+    for name, r in zip(names, rows, strict=True):
+        sp = "-" if r["mean_sigma_prime"] is None else f"{r['mean_sigma_prime']:.4f}"
+        click.echo(
+            f"{name:<{width}}  {r['delta_norm']:.2e}  {sp:>9}  {r['saturated']:>8.1%}"
+            f"  {r['grad_w_norm']:.2e}  {r['grad_b_norm']:.2e}"
+        )
+
+
 # --- data ----------------------------------------------------------------------------
 
 

@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import yaml
 
+from nnbp.augment import AUGMENTATIONS
+from nnbp.augment import augment as _augment
 from nnbp.datasets import DATASETS, ROLES
 from nnbp.errors import ConfigError
 from nnbp.network import COSTS, DTYPES, INITS
@@ -37,7 +40,7 @@ _short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring = 2, 6, 4, 40
 
 REGULARIZATIONS = ("l2", "l1")
 KEEP = ("best", "last")
-AUGMENTATIONS = ("shift", "affine", "elastic")
+
 
 # --- value checkers: raw YAML value -> clean value, or raise ValueError(expected) ------
 
@@ -83,6 +86,20 @@ def _names(options: Any) -> Any:
         return tuple(v)
 
     return check
+
+
+def _bool(v: Any) -> bool:
+    if not isinstance(v, bool):
+        raise ValueError("true or false")
+    return v
+
+
+def _options(v: Any) -> dict[str, dict[str, float]] | None:
+    if v is None:
+        return None
+    if not isinstance(v, dict) or any(not isinstance(o, dict) for o in v.values()):
+        raise ValueError("a mapping of augmentation kinds to mappings of parameters")
+    return v
 
 
 def _choice(options: Any) -> Any:
@@ -191,7 +208,18 @@ class TrainingConfig:
         "best", _choice(KEEP), "weights.npz holds the best validation epoch (best) or the last"
     )
     augment: tuple[str, ...] = _key(
-        (), _names(AUGMENTATIONS), "on-the-fly distortions of the training images, each epoch"
+        (),
+        _names(AUGMENTATIONS),
+        "distortions of the training images, drawn afresh each epoch: shift, affine, elastic",
+    )
+    augment_options: dict[str, dict[str, float]] = _key(
+        None,
+        _options,
+        "per kind, e.g. {elastic: {alpha: 34, sigma: 4}, affine: {rotate: 10, shift: 2,"
+        " scale: 0.1}, shift: {max_shift: 1}}; unset: those defaults",
+    )
+    trace: bool = _key(
+        False, _bool, "record per-layer learning statistics (nnbp inspect's) in metrics.jsonl"
     )
     seed: int = _key(0, _int(0), "seed of the one random generator (initialisation, shuffling)")
     dtype: str = _key("float32", _choice(DTYPES), "floating point type: float32 or float64")
@@ -297,6 +325,12 @@ def from_dict(raw: Any, *, default_name: str = "run") -> Config:
 def _check_together(cfg: Config) -> None:
     """Checks that involve more than one key (data files are checked when they are read)."""
     d, t = cfg.data, cfg.training
+    if t.augment_options:
+        try:  # the augmentation module checks its own parameters, on a 2x2 dummy image
+            _augment(np.zeros((1, 4)), (2, 2), np.random.default_rng(0), AUGMENTATIONS,
+                     **t.augment_options)  # fmt: skip
+        except ConfigError as e:
+            raise ConfigError(f"training.augment_options: {e}") from None
     if d.validation_size == 0:
         for key in ("halve_eta_after", "early_stopping"):
             if getattr(t, key):

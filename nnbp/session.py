@@ -57,8 +57,8 @@ def augmenter(cfg: Config, splits: Splits) -> Callable[[np.ndarray, Any], np.nda
         return None
     from nnbp import augment
 
-    shape = splits.image_shape
-    return lambda x, rng: augment.augment(x, shape, rng, kinds)
+    shape, options = splits.image_shape, cfg.training.augment_options or {}
+    return lambda x, rng: augment.augment(x, shape, rng, kinds, **options)
 
 
 @contextmanager

@@ -22,6 +22,7 @@ import numpy as np
 from nnbp import metrics
 from nnbp.config import TrainingConfig
 from nnbp.data import Split, Splits
+from nnbp.introspect import layer_stats
 from nnbp.metrics import one_hot
 from nnbp.network import COSTS, OUTPUTS, Network, sigmoid_
 
@@ -29,6 +30,8 @@ from nnbp.network import COSTS, OUTPUTS, Network, sigmoid_
 # overhead vanishes, small enough (4096 x 785 float32 = 13 MB) to stay in cache-friendly
 # sizes and keep memory flat whatever the dataset size.
 CHUNK_ROWS = 4096
+# training.trace measures the layers on this many (fixed, first) training examples.
+TRACE_EXAMPLES = 1000
 
 
 @dataclass
@@ -305,6 +308,10 @@ def fit(
         validation = evaluate(net, splits.validation) if splits.validation else None
         test = evaluate(net, splits.test)
         reg = optimizer.regularization_cost()
+        trace = None
+        if s.trace:
+            sample = slice(0, TRACE_EXAMPLES)
+            trace = layer_stats(net, splits.train.x[sample], y[sample])
         metrics_ = {
             "epoch": epoch,
             "train_cost": train.cost + reg,
@@ -317,6 +324,8 @@ def fit(
             "train_seconds": t1 - t0,
             "seconds": time.perf_counter() - t0,
         }
+        if trace is not None:
+            metrics_["trace"] = trace
         state.epoch = epoch
         state.history.append(metrics_)
         if validation is not None:
