@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -105,7 +106,7 @@ def test_gradcheck_and_inspect_on_a_trained_run(runner, tiny_config):
 def test_training_trace_is_recorded_per_epoch(runner, tiny_config):
     result = runner.invoke(cli, ["train", str(tiny_config(training={"trace": True, "epochs": 2}))])
     assert result.exit_code == 0, result.output
-    lines = [json.loads(x) for x in open("runs/tiny/metrics.jsonl")]
+    lines = [json.loads(x) for x in Path("runs/tiny/metrics.jsonl").read_text().splitlines()]
     assert all(len(m["trace"]) == 2 for m in lines)
     assert set(lines[0]["trace"][0]) == {
         "layer", "delta_norm", "mean_sigma_prime", "saturated", "grad_w_norm", "grad_b_norm",
