@@ -237,7 +237,13 @@ def _report_text(result: dict[str, Any], cost_name: str) -> str:
 @click.option("--images", type=Path, help="IDX file of images [the run's test images].")
 @click.option("--labels", type=Path, help="IDX file of labels, with --images.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
-def evaluate(target: Path | None, images: Path | None, labels: Path | None, as_json: bool) -> None:
+@click.option(
+    "--errors", "n_errors", default=0, type=click.IntRange(0), metavar="N",
+    help="Also draw the N most confidently wrong images as text.",
+)  # fmt: skip
+def evaluate(
+    target: Path | None, images: Path | None, labels: Path | None, as_json: bool, n_errors: int
+) -> None:
     """Accuracy, cost, confusion matrix and per-class scores of a trained network.
 
     TARGET is a run directory or a weights file [runs/latest]. The data is the test
@@ -245,13 +251,32 @@ def evaluate(target: Path | None, images: Path | None, labels: Path | None, as_j
     """
     import json
 
+    import numpy as np
+
     from nnbp import metrics
 
     net, meta, run = _load_model(target)
     x, y = _labelled_data(net, run, images, labels)
     names = meta.get("class_names") or [str(k) for k in range(net.sizes[-1])]
     result = metrics.report(net, x, y, list(names))
-    click.echo(json.dumps(result) if as_json else _report_text(result, net.cost))
+    errors = metrics.confident_errors(net, x, y, n_errors) if n_errors else []
+    if as_json:
+        if n_errors:
+            result["errors"] = errors
+        click.echo(json.dumps(result))
+        return
+    click.echo(_report_text(result, net.cost))
+    if n_errors:
+        from nnbp.image import to_text
+
+        shape = tuple(meta.get("input_shape") or (28, 28))
+        click.echo(f"\nthe {len(errors)} most confidently wrong images")
+        for e in errors:
+            pixels = np.rint(x[e["index"]] * 255).astype(np.uint8).reshape(shape)
+            click.echo(
+                f"\n#{e['index']}: true {names[e['label']]}, said {names[e['predicted']]}"
+                f" (p={e['confidence']:.2f})\n{to_text(pixels)}"
+            )
 
 
 # --- predict ---------------------------------------------------------------------------
@@ -528,6 +553,27 @@ def inspect(target: Path | None, samples: int, as_json: bool) -> None:
             f"{name:<{width}}  {r['delta_norm']:.2e}  {sp:>9}  {r['saturated']:>8.1%}"
             f"  {r['grad_w_norm']:.2e}  {r['grad_b_norm']:.2e}"
         )
+
+
+# --- plot ----------------------------------------------------------------------------
+
+
+@cli.command()
+@click.argument("target", metavar="[RUN_DIR]", required=False, type=Path)
+@click.option("-o", "--out", type=Path, help="Directory for the PNG files [RUN_DIR/plots].")
+def plot(target: Path | None, out: Path | None) -> None:
+    """Draw a run as PNG files: learning curves, confusion matrix, first-layer weights,
+    the most confidently wrong test images, and the per-layer trace when recorded.
+
+    Needs matplotlib (pip install 'nnbp[plot]'; make install includes it). The paths of
+    the files written are printed on stdout.
+    """
+    from nnbp import plot as plotting
+    from nnbp import runs
+
+    run = target if target is not None else runs.find_latest()
+    for path in plotting.plot_run(run, out if out is not None else run / "plots"):
+        click.echo(str(path))
 
 
 # --- data ----------------------------------------------------------------------------

@@ -88,6 +88,29 @@ def per_class(confusion: np.ndarray, class_names: list[str]) -> list[dict[str, A
     return rows
 
 
+def confident_errors(
+    net: Network, x: np.ndarray, labels: np.ndarray, n: int
+) -> list[dict[str, Any]]:
+    """The ``n`` wrongly classified rows of x with the highest probability on the wrong class.
+
+    Each: ``index`` (row of x), ``label`` (true), ``predicted``, ``confidence``.
+    """
+    p = probabilities(outputs(net, x))
+    predicted = p.argmax(axis=1)
+    wrong = np.flatnonzero(predicted != labels)
+    confidence = p[wrong, predicted[wrong]]
+    order = wrong[np.argsort(-confidence, kind="stable")][:n]
+    return [
+        {
+            "index": int(i),
+            "label": int(labels[i]),
+            "predicted": int(predicted[i]),
+            "confidence": float(p[i, predicted[i]]),
+        }
+        for i in order
+    ]
+
+
 def report(
     net: Network, x: np.ndarray, labels: np.ndarray, class_names: list[str]
 ) -> dict[str, Any]:

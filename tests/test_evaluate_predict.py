@@ -198,3 +198,32 @@ def test_predict_names_classes_of_a_named_dataset(runner, tmp_path):
         ).stdout  # fmt: skip
     )
     assert record["name"] == name
+
+
+def test_evaluate_errors_draws_the_most_confident_mistakes(runner, tiny_run, tiny_data, tmp_path):
+    images, labels = idx.read_pair(tiny_data["test_images"], tiny_data["test_labels"])
+    wrong = tmp_path / "wrong-labels"
+    idx.write_idx(wrong, ((labels + 1) % 3).astype(np.uint8))  # every label now wrong
+    args = ["evaluate", "--images", tiny_data["test_images"], "--labels", wrong, "--errors", "3"]
+    report = json.loads(invoke(runner, *args, "--json").stdout)
+    errors = report["errors"]
+    assert len(errors) == 3
+    assert [e["confidence"] for e in errors] == sorted((e["confidence"] for e in errors),
+                                                       reverse=True)  # fmt: skip
+    assert all(e["label"] != e["predicted"] for e in errors)
+    text = invoke(runner, *args).stdout
+    assert "the 3 most confidently wrong images" in text
+    first = errors[0]
+    assert f"#{first['index']}: true {first['label']}, said {first['predicted']}" in text
+    assert text.count("\n") > 3 * 8  # three 8-line drawings
+
+
+def test_plot_command_writes_pngs_of_the_latest_run(runner, tiny_run):
+    result = invoke(runner, "plot")
+    assert result.exit_code == 0, result.output
+    paths = [Path(p) for p in result.stdout.split()]
+    assert [p.name for p in paths] == [
+        "learning_curves.png", "confusion_matrix.png", "first_layer_weights.png",
+        "confident_errors.png",
+    ]  # fmt: skip
+    assert all(p.parent == tiny_run / "plots" and p.stat().st_size > 1000 for p in paths)
