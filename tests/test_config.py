@@ -65,6 +65,13 @@ def test_every_key_is_documented():
         ("training: {augment: [rotate]}", "training.augment: expected a list of names among"),
         ("training: {augment: shift}", "training.augment: expected a list of names among"),
         ("training: {max_halvings: 0}", "training.max_halvings: expected an integer >= 1"),
+        ("training: {blas_threads: -1}", "training.blas_threads: expected an integer >= 0"),
+        ("training: {trace: 1}", "training.trace: expected true or false, got 1"),
+        (
+            "training: {augment_options: {elastic: {alpha: -1}}}",
+            "training.augment_options: ",
+        ),
+        ("training: {augment_options: [1]}", "training.augment_options: expected a mapping"),
         (
             "{data: {validation_size: 0}, training: {early_stopping: 3}}",
             "training.early_stopping: needs a validation set, but data.validation_size is 0",

@@ -221,3 +221,12 @@ def test_no_validation_split(tiny_config):
     state = fit(Network.create(cfg.network.sizes, rng), splits, cfg.training, rng)
     assert state.history[0]["validation_accuracy"] is None
     assert state.best_params is None
+
+
+def test_sgd_runs_on_one_blas_thread_for_small_mini_batches():
+    from nnbp.train import sgd_threads
+
+    assert sgd_threads(TrainingConfig(mini_batch_size=10)) == 1
+    assert sgd_threads(TrainingConfig(mini_batch_size=256)) == 1
+    assert sgd_threads(TrainingConfig(mini_batch_size=1000)) is None
+    assert sgd_threads(TrainingConfig(mini_batch_size=10, blas_threads=2)) == 2
