@@ -11,7 +11,7 @@ TRAIN_ARGS ?=
 # The stamp is redone when the package metadata changes.
 STAMP  := $(VENV)/.installed
 
-.PHONY: install data train test lint format seeds bench clean
+.PHONY: install data train test lint format seeds reproduce bench clean
 
 install: $(STAMP)
 
@@ -33,6 +33,12 @@ test: install
 # The book's chapter-1 network with seeds 1 to 5: best-epoch test accuracy per seed and overall.
 seeds: install data
 	$(BIN)/python scripts/seeds.py $(CONFIG) 1 2 3 4 5
+
+# The book's configs with seeds 1-3, then best.yaml and fashion-mnist.yaml; writes
+# docs/RESULTS.md. About 25 minutes on 2 cores.
+reproduce: install data
+	$(BIN)/nnbp data fetch fashion-mnist
+	$(BIN)/python scripts/reproduce.py
 
 # Speed against the alternatives (bench/, not part of the tests); writes docs/BENCHMARKS.md.
 bench: install data

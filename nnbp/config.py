@@ -148,6 +148,15 @@ def _key(default: Any, check: Any, doc: str) -> Any:
     return field(default=default, metadata={"check": check, "doc": doc})
 
 
+class _Dumper(yaml.SafeDumper):
+    """SafeDumper writing lists in flow style ([784, 30, 10]) and mappings as blocks."""
+
+
+_Dumper.add_representer(
+    list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
+)
+
+
 # --- the schema ------------------------------------------------------------------------
 
 
@@ -251,7 +260,8 @@ class Config:
         return out
 
     def to_yaml(self) -> str:
-        return yaml.safe_dump(self.to_dict(), sort_keys=False, default_flow_style=None)
+        """The resolved config as YAML: block sections, lists on one line."""
+        return yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False)
 
     def digest(self) -> str:
         """SHA-256 of the resolved config (canonical JSON): says which config made a file."""
