@@ -186,3 +186,9 @@ def test_arbitrary_values_give_a_config_or_a_config_error(entries):
         assert str(e) and "\n" not in str(e)
     else:
         assert yaml.safe_load(cfg.to_yaml()) == cfg.to_dict()
+
+
+def test_readme_documents_every_key():
+    readme = (ROOT / "README.md").read_text()
+    missing = [path for path in config.key_paths() if f"`{path}`" not in readme]
+    assert not missing, f"README.md lacks {missing}"
