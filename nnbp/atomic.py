@@ -7,9 +7,12 @@ Ctrl-C or full disk leaves at most a stray temporary file, never a truncated tar
 
 from __future__ import annotations
 
+import io
 import os
 import tempfile
 from pathlib import Path
+
+import numpy as np
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
@@ -29,6 +32,13 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         Path(tmp).unlink(missing_ok=True)
         raise
     _fsync_dir(path.parent)
+
+
+def atomic_write_npz(path: str | os.PathLike, arrays: dict[str, np.ndarray]) -> None:
+    """Replace ``path`` with an (uncompressed) ``.npz`` archive of ``arrays`` atomically."""
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:

@@ -14,7 +14,6 @@ SIGTERM or a SIGKILL at any moment leaves the last complete epoch on disk. Layou
 
 from __future__ import annotations
 
-import io
 import json
 import zipfile
 from dataclasses import dataclass, fields
@@ -23,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nnbp.atomic import atomic_write_bytes
+from nnbp.atomic import atomic_write_npz
 from nnbp.errors import RunError
 from nnbp.train import TrainState
 
@@ -60,10 +59,8 @@ def save(path: Path, ckpt: Checkpoint) -> None:
         **{name: getattr(ckpt.state, name) for name in _STATE_FIELDS},
     }
     arrays["state"] = np.array(json.dumps(meta))
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
     try:
-        atomic_write_bytes(path, buf.getvalue())
+        atomic_write_npz(path, arrays)
     except OSError as e:
         raise RunError(f"{path}: cannot write the checkpoint ({e.strerror or e})") from None
 

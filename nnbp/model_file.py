@@ -14,7 +14,6 @@ ever executed):
 
 from __future__ import annotations
 
-import io
 import json
 import math
 import os
@@ -25,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from nnbp import __version__
-from nnbp.atomic import atomic_write_bytes
+from nnbp.atomic import atomic_write_npz
 from nnbp.errors import ModelFileError
 from nnbp.inputs import SCALING
 from nnbp.network import COSTS, Network
@@ -68,10 +67,8 @@ def save(
         arrays[f"w{l}"] = w
         arrays[f"b{l}"] = b
     arrays["metadata"] = np.array(json.dumps(metadata))
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
     try:
-        atomic_write_bytes(path, buf.getvalue())
+        atomic_write_npz(path, arrays)
     except OSError as e:
         raise ModelFileError(f"{path}: cannot write ({e.strerror or e})") from None
 

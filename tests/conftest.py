@@ -72,3 +72,33 @@ def mnist_dir() -> Path:
             pytest.fail(f"real MNIST unavailable in CI: {e}")
         pytest.skip(f"real MNIST unavailable: {e}")
     return root
+
+
+@pytest.fixture(scope="session")
+def mnist_run(mnist_dir, tmp_path_factory) -> tuple[Path, str]:
+    """(run directory, stdout) of `nnbp train configs/mnist.yaml` for one epoch, seed 1."""
+    from click.testing import CliRunner
+
+    from nnbp.cli import cli
+
+    home = tmp_path_factory.mktemp("mnist-run")
+    cwd = Path.cwd()
+    os.chdir(home)  # runs/ and runs/latest go under the test's own directory
+    try:
+        result = CliRunner().invoke(
+            cli,
+            [
+                "train",
+                str(ROOT / "configs" / "mnist.yaml"),
+                "--set",
+                f"data.dir={mnist_dir}",
+                "--set",
+                "training.epochs=1",
+                "--set",
+                "training.seed=1",
+            ],  # fmt: skip
+        )
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 0, result.output
+    return home / "runs" / "mnist", result.stdout

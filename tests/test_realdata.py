@@ -5,10 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from nnbp import idx
-from nnbp.cli import cli
 
 pytestmark = pytest.mark.realdata
 
@@ -25,27 +23,12 @@ def test_mnist_files_read_with_the_published_shapes_and_counts(mnist_dir):
     assert list(map(int, (labels[:, None] == range(10)).sum(axis=0))) == counts
 
 
-def test_one_epoch_of_the_book_network_reaches_90_percent(mnist_dir, tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(
-        cli,
-        [
-            "train",
-            str(_config()),
-            "--set",
-            f"data.dir={mnist_dir}",
-            "--set",
-            "training.epochs=1",
-            "--set",
-            "training.seed=1",
-        ],
-        catch_exceptions=False,
-    )
-    assert result.exit_code == 0, result.output
-    metrics = json.loads((tmp_path / "runs/mnist/metrics.jsonl").read_text())
+def test_one_epoch_of_the_book_network_reaches_90_percent(mnist_run):
+    run, stdout = mnist_run
+    metrics = json.loads((run / "metrics.jsonl").read_text())
     assert metrics["test_accuracy"] >= 0.90
     assert metrics["validation_accuracy"] >= 0.90
-    assert result.stdout.strip().endswith("epoch=1 epochs=1 run=runs/mnist")
+    assert stdout.strip().endswith("epoch=1 epochs=1 run=runs/mnist")
 
 
 def _config():

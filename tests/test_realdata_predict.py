@@ -13,30 +13,12 @@ from nnbp import idx
 from nnbp.cli import cli
 
 pytestmark = pytest.mark.realdata
-CONFIG = Path(__file__).resolve().parent.parent / "configs" / "mnist.yaml"
 
 
 @pytest.fixture(scope="module")
-def trained(mnist_dir, tmp_path_factory) -> Path:
+def trained(mnist_run) -> Path:
     """The book's network after one epoch (about 93% on the test set)."""
-    out = tmp_path_factory.mktemp("run") / "mnist"
-    result = CliRunner().invoke(
-        cli,
-        [
-            "train",
-            str(CONFIG),
-            "--out",
-            str(out),
-            "--set",
-            f"data.dir={mnist_dir}",
-            "--set",
-            "training.epochs=1",
-            "--set",
-            "training.seed=1",
-        ],  # fmt: skip
-    )
-    assert result.exit_code == 0, result.output
-    return out
+    return mnist_run[0]
 
 
 @pytest.fixture(scope="module")

@@ -158,7 +158,7 @@ def test_a_full_disk_keeps_the_previous_weights(runner, tiny_config, monkeypatch
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(path, data)
 
-    monkeypatch.setattr(model_file, "atomic_write_bytes", flaky)
+    monkeypatch.setattr(atomic, "atomic_write_bytes", flaky)
     result = invoke(runner, "train", cfg)
     assert result.exit_code == 1
     assert "weights.npz: cannot write (No space left on device)" in result.stderr
