@@ -522,14 +522,15 @@ def gradcheck(
 
 
 @cli.command()
-@click.argument("target", metavar="[RUN_DIR]", required=False, type=Path)
+@click.argument("target", metavar="[RUN_DIR | CONFIG]", required=False, type=Path)
 @click.option("--samples", default=1000, show_default=True, type=click.IntRange(1),
               help="Training examples to measure on.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per layer.")
 def inspect(target: Path | None, samples: int, as_json: bool) -> None:
     """Per layer: how fast it learns, and why (chapters 2 and 5).
 
-    At a run's weights (default: the latest run) on training examples: the mean norm of
+    At a run's weights (default: the latest run), or a fresh network from a CONFIG (as
+    the book's chapter 5 does, at initialisation), on training examples: the mean norm of
     delta, the mean sigma'(z), the share of saturated neurons (activation within 0.02
     of 0 or 1) and the norms of dC/dw and dC/db, the layer's speed of learning.
     """
