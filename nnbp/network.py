@@ -15,7 +15,7 @@ Storage: each layer's weights and biases live in one array ``params[l]`` of shap
 it. One array per layer lets the optimiser update weights and biases together.
 
 No I/O and no printing here: this module is the maths. The fast training step, with its
-preallocated buffers, is ``train.SGD``; ``Network.backprop`` is the plain reference it
+preallocated buffers, is ``sgd.SGD``; ``Network.backprop`` is the plain reference it
 is tested against.
 """
 
@@ -287,7 +287,7 @@ class Network:
         """One plain gradient-descent step on the mini-batch: w -= eta nabla_w, b -= eta nabla_b.
 
         The reference form of the step (allocating, unregularised); training uses
-        ``train.SGD``, which is tested to take the same step.
+        ``sgd.SGD``, which is tested to take the same step.
         """
         nabla_b, nabla_w = self.backprop(x, y)
         eta = self.dtype.type(eta)  # a numpy scalar keeps float32 arrays float32

@@ -25,7 +25,8 @@ from nnbp.config import Config
 from nnbp.data import Splits
 from nnbp.errors import NnbpError, RunError
 from nnbp.network import Network
-from nnbp.train import SGD, StopFlag, TrainState, fit
+from nnbp.sgd import SGD
+from nnbp.train import StopFlag, TrainState, fit
 
 
 class Interrupted(NnbpError):

@@ -10,7 +10,8 @@ from nnbp import config, data
 from nnbp.config import TrainingConfig
 from nnbp.data import Split
 from nnbp.network import COSTS, Network
-from nnbp.train import SGD, TrainState, _track_best, evaluate, fit, one_hot, sgd_epoch
+from nnbp.sgd import SGD
+from nnbp.train import TrainState, _track_best, evaluate, fit, one_hot, sgd_epoch
 
 
 def with_ones(x: np.ndarray) -> np.ndarray:
