@@ -28,7 +28,7 @@ train: install data
 	$(BIN)/nnbp train $(CONFIG) $(TRAIN_ARGS)
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest --hypothesis-show-statistics
 
 # The book's chapter-1 network with seeds 1 to 5: best-epoch test accuracy per seed and overall.
 seeds: install data
