@@ -137,6 +137,25 @@ def shift(
     return _map_chunks(images, warp, _SHIFT_CHUNK)
 
 
+def flip(
+    x: np.ndarray, image_shape: tuple[int, int], rng: np.random.Generator, p: float = 0.5
+) -> np.ndarray:
+    """Mirror each image left to right with probability ``p``.
+
+    For pictures whose mirror image is as likely as the original (Fashion-MNIST's
+    clothes), not for digits. x: (n, rows * cols); returns a new array like x.
+    """
+    _require(
+        isinstance(p, int | float) and not isinstance(p, bool) and 0 <= p <= 1,
+        "flip.p", "a number in [0, 1]", p,
+    )  # fmt: skip
+    images = _as_images(x, image_shape)
+    out = images.copy()
+    which = rng.random(len(images)) < p
+    out[which] = images[which, :, ::-1]
+    return out.reshape(x.shape)
+
+
 def _inverse_maps(
     angles: np.ndarray, scales: np.ndarray, moves: np.ndarray, image_shape: tuple[int, int]
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -258,7 +277,7 @@ def elastic(
 
 
 # Dispatch table: a config's list of names selects the functions.
-AUGMENTATIONS = {"shift": shift, "affine": affine, "elastic": elastic}
+AUGMENTATIONS = {"shift": shift, "flip": flip, "affine": affine, "elastic": elastic}
 
 
 def _unknown(what: str, name: str, known: Sequence[str]) -> ConfigError:

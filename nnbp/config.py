@@ -219,13 +219,13 @@ class TrainingConfig:
     augment: tuple[str, ...] = _key(
         (),
         _names(AUGMENTATIONS),
-        "distortions of the training images, drawn afresh each epoch: shift, affine, elastic",
+        "distortions of the training images, drawn afresh each epoch: shift, flip, affine, elastic",
     )
     augment_options: dict[str, dict[str, float]] = _key(
         None,
         _options,
         "per kind, e.g. {elastic: {alpha: 34, sigma: 4}, affine: {rotate: 10, shift: 2,"
-        " scale: 0.1}, shift: {max_shift: 1}}; unset: those defaults",
+        " scale: 0.1}, shift: {max_shift: 1}, flip: {p: 0.5}}; unset: those defaults",
     )
     trace: bool = _key(
         False, _bool, "record per-layer learning statistics (nnbp inspect's) in metrics.jsonl"

@@ -299,3 +299,21 @@ def test_bad_arrays_and_a_bare_string_of_kinds_are_programming_errors():
         aug.shift(np.zeros((2, 784), np.uint8), SHAPE, rng)
     with pytest.raises(TypeError, match="list of names"):
         aug.augment(noise(1), SHAPE, rng, "shift")
+
+
+def test_flip_mirrors_left_to_right_with_probability_p():
+    rng = np.random.default_rng(0)
+    x = rng.random((400, 12)).astype(np.float32)
+    out = aug.augment(x, (3, 4), np.random.default_rng(1), ["flip"])
+    images, flipped = x.reshape(-1, 3, 4), out.reshape(-1, 3, 4)
+    mirrored = np.array(
+        [np.array_equal(f, i[:, ::-1]) for f, i in zip(flipped, images, strict=True)]
+    )
+    same = np.array([np.array_equal(f, i) for f, i in zip(flipped, images, strict=True)])
+    assert (mirrored | same).all() and 150 < mirrored.sum() < 250  # p = 0.5
+    never = aug.augment(x, (3, 4), rng, ["flip"], flip={"p": 0.0})
+    always = aug.augment(x, (3, 4), rng, ["flip"], flip={"p": 1.0})
+    np.testing.assert_array_equal(never, x)
+    np.testing.assert_array_equal(always.reshape(-1, 3, 4), images[:, :, ::-1])
+    with pytest.raises(ConfigError, match=r"flip.p: expected a number in \[0, 1\], got 2"):
+        aug.augment(x, (3, 4), rng, ["flip"], flip={"p": 2})
