@@ -20,10 +20,16 @@ from nnbp.inputs import scale_images
 
 @dataclass
 class Split:
-    """One part of the data: x (n, n_in) floats in [0, 1] and integer labels (n,)."""
+    """One part of the data: x (n, n_in) floats in [0, 1] and integer labels (n,).
+
+    ``x1``, when present, holds the same rows with a trailing column of ones, (n, n_in + 1),
+    and ``x`` is a view into it: the SGD step folds the biases into its matrix products
+    through that column, and gathering shuffled mini-batches from it is then one copy.
+    """
 
     x: np.ndarray
     labels: np.ndarray
+    x1: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -94,9 +100,12 @@ def load_splits(cfg: Config) -> Splits:
         )
 
     dtype = cfg.training.dtype
-    x = scale_images(train_images, dtype)
     n_train = len(train_labels) - n_val
-    train = Split(x[:n_train], train_labels[:n_train])
-    validation = Split(x[n_train:], train_labels[n_train:]) if n_val else None
+    x1 = np.ones((n_train, n_in + 1), dtype=dtype)
+    scale_images(train_images[:n_train], dtype, out=x1[:, :-1])
+    train = Split(x1[:, :-1], train_labels[:n_train], x1)
+    validation = None
+    if n_val:
+        validation = Split(scale_images(train_images[n_train:], dtype), train_labels[n_train:])
     test = Split(scale_images(test_images, dtype), test_labels)
     return Splits(train, validation, test, (image_shape[0], image_shape[1]), class_names(cfg))

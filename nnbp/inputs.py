@@ -11,7 +11,12 @@ import numpy as np
 SCALING = "pixel / 255"  # recorded in every weights file's metadata
 
 
-def scale_images(images: np.ndarray, dtype: str | np.dtype | type) -> np.ndarray:
-    """uint8 images (n, rows, cols) -> rows of floats in [0, 1], shape (n, rows * cols)."""
+def scale_images(
+    images: np.ndarray, dtype: str | np.dtype | type, out: np.ndarray | None = None
+) -> np.ndarray:
+    """uint8 images (n, rows, cols) -> rows of floats in [0, 1], shape (n, rows * cols).
+
+    ``out``, when given, is an (n, rows * cols) array (or view) of ``dtype`` to fill.
+    """
     flat = images.reshape(len(images), -1)
-    return np.divide(flat, 255, dtype=dtype)
+    return np.divide(flat, 255, dtype=dtype, out=out)

@@ -96,6 +96,9 @@ def sgd_epoch(
         optimizer = SGD(net, eta=eta, n_train=len(split))
     n, n_in = split.x.shape
     m = mini_batch_size
+    x1 = split.x1
+    if x1 is None:  # a Split made without its ones column (e.g. in tests)
+        x1 = np.concatenate([split.x, np.ones((n, 1), split.x.dtype)], axis=1)
     order = rng.permutation(n)
     chunk = m * max(1, CHUNK_ROWS // m)
     xc = np.ones((min(chunk, n), n_in + 1), dtype=net.dtype)
@@ -108,10 +111,11 @@ def sgd_epoch(
         for start in range(0, n, chunk):
             rows = order[start : start + chunk]
             c = len(rows)
-            x_rows = split.x.take(rows, axis=0)
-            if augment is not None:
-                x_rows = augment(x_rows, rng)
-            xc[:c, :-1] = x_rows
+            if augment is None:
+                # mode="clip" lets take write straight into xc (the indices are valid).
+                x1.take(rows, axis=0, out=xc[:c], mode="clip")
+            else:
+                xc[:c, :-1] = augment(split.x.take(rows, axis=0), rng)
             yc = y.take(rows, axis=0)
             for k in range(0, c, m):
                 if stop is not None and stop.requested:

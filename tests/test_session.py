@@ -16,8 +16,9 @@ import pytest
 import yaml
 from click.testing import CliRunner
 
-from nnbp import atomic, checkpoint, model_file, runs, train
+from nnbp import atomic, checkpoint, idx, model_file, runs, train
 from nnbp.cli import cli
+from tests.conftest import make_images
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -175,10 +176,17 @@ def test_an_unwritable_run_directory_fails_before_training(runner, tiny_config, 
 
 
 def _subprocess_config(tmp_path: Path, tiny_data: dict[str, Path]) -> Path:
-    # m = 1 makes an epoch 500 steps (~0.1 s), so a kill lands inside an epoch.
+    # 8,000 training images at m = 1 make an epoch 8,000 steps (about 0.2-0.4 s), so
+    # "a few epochs done, then a kill 0.1 s later" lands inside an epoch, not after the run.
+    rng = np.random.default_rng(5)
+    labels = rng.integers(0, 3, size=8100).astype(np.uint8)
+    data = dict(tiny_data)
+    data["train_images"], data["train_labels"] = tmp_path / "big-images", tmp_path / "big-labels"
+    idx.write_idx(data["train_images"], make_images(rng, labels))
+    idx.write_idx(data["train_labels"], labels)
     raw = {
         "name": "killed",
-        "data": {**{k: str(v) for k, v in tiny_data.items()}, "validation_size": 100},
+        "data": {**{k: str(v) for k, v in data.items()}, "validation_size": 100},
         "network": {"sizes": [64, 20, 3], "cost": "cross-entropy", "init": "scaled"},
         "training": {"epochs": 12, "mini_batch_size": 1, "eta": 0.1, "momentum": 0.3},
     }
@@ -207,7 +215,7 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path, tiny_da
         if metrics.exists() and len(metrics.read_text().splitlines()) >= 3:
             break
         time.sleep(0.01)
-    time.sleep(0.05)  # into the next epoch
+    time.sleep(0.1)  # into the next epoch
     victim.send_signal(signal.SIGKILL)
     victim.wait(timeout=30)
     assert victim.returncode == -signal.SIGKILL
