@@ -231,7 +231,7 @@ class TrainingConfig:
         False, _bool, "record per-layer learning statistics (nnbp inspect's) in metrics.jsonl"
     )
     blas_threads: int = _key(
-        0, _int(0), "BLAS threads for the SGD steps; 0: auto (1 for mini-batches up to 256)"
+        0, _int(0), "BLAS threads for the SGD steps; 0: chosen from the shapes (1 for small ones)"
     )
     seed: int = _key(0, _int(0), "seed of the one random generator (initialisation, shuffling)")
     dtype: str = _key("float32", _choice(DTYPES), "floating point type: float32 or float64")

@@ -29,18 +29,22 @@ from nnbp.sgd import SGD
 CHUNK_ROWS = 1024
 # training.trace measures the layers on this many (fixed, first) training examples.
 TRACE_EXAMPLES = 1000
-# Up to this mini-batch size the step's matrix products are too small to share between
-# threads: measured on 2 cores, a second BLAS thread made [784, 30, 10] at m = 10 no
-# faster, [784, 100, 10] at m = 100 2x slower and [784, 800, 10] at m = 20 5x slower.
-SINGLE_THREAD_MAX_BATCH = 256
+# A mini-batch step whose largest matrix product has fewer multiply-adds than this runs
+# on one BLAS thread. Measured on 2 cores (s/epoch, 1 thread vs 2): [784, 30, 10] at
+# m = 10 (0.24 M) 0.18 vs 0.18; at m = 100 (2.4 M) 0.117 vs 0.100; [784, 100, 10] at
+# m = 100 (7.8 M) 0.25 vs 0.20. Two threads also swing widely when anything else runs
+# on the machine (10-50x slower seen), so below the threshold one thread is the sure bet.
+PARALLEL_MIN_MACS = 2_000_000
 
 
-def sgd_threads(settings: TrainingConfig) -> int | None:
-    """BLAS threads for the SGD steps: the config's, or 1 for small mini-batches (None:
-    leave the library's default)."""
+def sgd_threads(settings: TrainingConfig, sizes: list[int] | tuple[int, ...]) -> int | None:
+    """BLAS threads for the SGD steps: the config's, else 1 for small products, else
+    None (the library's default, all cores)."""
     if settings.blas_threads:
         return settings.blas_threads
-    return 1 if settings.mini_batch_size <= SINGLE_THREAD_MAX_BATCH else None
+    pairs = zip(sizes[:-1], sizes[1:], strict=True)
+    macs = settings.mini_batch_size * max(a * b for a, b in pairs)
+    return 1 if macs < PARALLEL_MIN_MACS else None
 
 
 @dataclass
@@ -197,7 +201,7 @@ def fit(
                 on_batches(epoch, done, total)
 
         optimizer.eta = state.eta
-        with threadpool_limits(limits=sgd_threads(s), user_api="blas"):
+        with threadpool_limits(limits=sgd_threads(s, net.sizes), user_api="blas"):
             complete = sgd_epoch(
                 net, splits.train, y, s.mini_batch_size, state.eta, rng, report,
                 optimizer=optimizer, augment=augment, stop=stop,

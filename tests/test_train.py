@@ -224,10 +224,12 @@ def test_no_validation_split(tiny_config):
     assert state.best_params is None
 
 
-def test_sgd_runs_on_one_blas_thread_for_small_mini_batches():
+def test_sgd_runs_on_one_blas_thread_for_small_products():
     from nnbp.train import sgd_threads
 
-    assert sgd_threads(TrainingConfig(mini_batch_size=10)) == 1
-    assert sgd_threads(TrainingConfig(mini_batch_size=256)) == 1
-    assert sgd_threads(TrainingConfig(mini_batch_size=1000)) is None
-    assert sgd_threads(TrainingConfig(mini_batch_size=10, blas_threads=2)) == 2
+    book = [784, 30, 10]  # largest product 784 x 30 = 23,520 multiply-adds per example
+    assert sgd_threads(TrainingConfig(mini_batch_size=10), book) == 1
+    assert sgd_threads(TrainingConfig(mini_batch_size=85), book) == 1
+    assert sgd_threads(TrainingConfig(mini_batch_size=86), book) is None
+    assert sgd_threads(TrainingConfig(mini_batch_size=10), [784, 800, 10]) is None
+    assert sgd_threads(TrainingConfig(mini_batch_size=10, blas_threads=2), book) == 2
