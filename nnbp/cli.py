@@ -65,8 +65,10 @@ def cli(traceback: bool) -> None:
 
     \b
     nnbp data fetch mnist          download (or copy from $NNBP_DATA_MIRROR) MNIST
-    nnbp train configs/mnist.yaml  train the book's chapter-1 network
-    nnbp config show CONFIG        print the resolved config
+    nnbp train configs/mnist.yaml  train the book's chapter-1 network into runs/mnist
+    nnbp evaluate                  score the newest run on its test set
+    nnbp predict digit.png         classify an image with the newest run
+    nnbp config keys               every config key, its default and meaning
     """
 
 
