@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -346,77 +347,87 @@ def predict(
         raise UsageError(f"weights metadata: input_shape {list(shape)} does not fit the network")
     names = list(meta.get("class_names") or [])
     named = names != [str(k) for k in range(net.sizes[-1])]
-    failed = 0
+    predictor = _Predictor(net, shape, names, named, as_json, show)
     if idx_file is not None:
-        _predict_idx(net, idx_file, shape, names, named, as_json, show)
-    for chunk in _chunks(_image_sources(images), PREDICT_CHUNK):
-        failed += _predict_files(net, chunk, shape, names, named, invert, as_json, show)
+        predictor.idx_file(idx_file)
+    failed = sum(
+        predictor.files(chunk, invert) for chunk in _chunks(_image_sources(images), PREDICT_CHUNK)
+    )
     if failed:
         ctx.exit(1)
 
 
-def _predict_idx(net, idx_file, shape, names, named, as_json, show) -> None:
-    from nnbp import idx
-    from nnbp.errors import DataError
+@dataclass
+class _Predictor:
+    """A loaded network and how its answers are printed (one line per image on stdout)."""
 
-    pixels = idx.read_images(idx_file)
-    if pixels.shape[1:] != shape:
-        raise DataError(
-            f"{idx_file}: images are {pixels.shape[1]}x{pixels.shape[2]}, the network takes"
-            f" {shape[0]}x{shape[1]}"
-        )
-    for start in range(0, len(pixels), 10_000):
-        block = pixels[start : start + 10_000]
-        labels = [f"{idx_file}:{start + i}" for i in range(len(block))]
-        _emit(net, labels, block, names, named, as_json, show)
+    net: Any
+    shape: tuple[int, int]
+    names: list[str]
+    named: bool  # print the class name too (e.g. Fashion-MNIST), not just its number
+    as_json: bool
+    show: bool
 
+    def idx_file(self, path: Path) -> None:
+        """Every image of an IDX images file, labelled FILE:i, 10,000 at a time."""
+        from nnbp import idx
+        from nnbp.errors import DataError
 
-def _predict_files(net, paths, shape, names, named, invert, as_json, show) -> int:
-    """Predict one chunk of image files; returns how many could not be read."""
-    import numpy as np
+        pixels = idx.read_images(path)
+        if pixels.shape[1:] != self.shape:
+            raise DataError(
+                f"{path}: images are {pixels.shape[1]}x{pixels.shape[2]}, the network takes"
+                f" {self.shape[0]}x{self.shape[1]}"
+            )
+        for start in range(0, len(pixels), 10_000):
+            block = pixels[start : start + 10_000]
+            self.emit([f"{path}:{start + i}" for i in range(len(block))], block)
 
-    from nnbp.image import ImageError, load_image
+    def files(self, paths: list[str], invert: bool | None) -> int:
+        """One chunk of image files; returns how many could not be read (each reported)."""
+        import numpy as np
 
-    good, arrays, failed = [], [], 0
-    for path in paths:
-        try:
-            arrays.append(load_image(path, invert=invert, size=shape))
-            good.append(path)
-        except ImageError as e:
-            click.echo(f"Error: {e}", err=True)
-            failed += 1
-    if good:
-        _emit(net, good, np.stack(arrays), names, named, as_json, show)
-    return failed
+        from nnbp.image import ImageError, load_image
 
+        good, arrays, failed = [], [], 0
+        for path in paths:
+            try:
+                arrays.append(load_image(path, invert=invert, size=self.shape))
+                good.append(path)
+            except ImageError as e:
+                click.echo(f"Error: {e}", err=True)
+                failed += 1
+        if good:
+            self.emit(good, np.stack(arrays))
+        return failed
 
-def _emit(net, labels, pixels, names, named, as_json, show) -> None:
-    """Forward pass over a block of uint8 images (n, rows, cols); one output line each."""
-    import json
+    def emit(self, labels: list[str], pixels: Any) -> None:
+        """One forward pass over uint8 images (n, rows, cols); one output line each."""
+        import json
 
-    from nnbp.image import to_text
-    from nnbp.inputs import scale_images
-    from nnbp.metrics import outputs, probabilities
+        from nnbp.image import to_text
+        from nnbp.inputs import scale_images
+        from nnbp.metrics import outputs, probabilities
 
-    p = probabilities(outputs(net, scale_images(pixels, net.dtype)))
-    best = p.argmax(axis=1)
-    for i, label in enumerate(labels):
-        k = int(best[i])
-        if show:
-            click.echo(f"{label}:\n{to_text(pixels[i])}", err=True)
-        if as_json:
-            record = {
-                "path": label,
-                "label": k,
-                "confidence": float(p[i, k]),
-                "probabilities": [round(float(v), 6) for v in p[i]],
-            }
-            if named:
-                record["name"] = names[k]
-            click.echo(json.dumps(record))
-        else:
-            name = f"\t{names[k]}" if named else ""
-            click.echo(f"{label}\t{k}\t{p[i, k]:.4f}{name}")
+        p = probabilities(outputs(self.net, scale_images(pixels, self.net.dtype)))
+        best = p.argmax(axis=1)
+        for i, label in enumerate(labels):
+            k = int(best[i])
+            if self.show:
+                click.echo(f"{label}:\n{to_text(pixels[i])}", err=True)
+            if self.as_json:
+                record = {
+                    "path": label,
+                    "label": k,
+                    "confidence": float(p[i, k]),
+                    "probabilities": [round(float(v), 6) for v in p[i]],
+                }
+                if self.named:
+                    record["name"] = self.names[k]
+                click.echo(json.dumps(record))
+            else:
+                name = f"\t{self.names[k]}" if self.named else ""
+                click.echo(f"{label}\t{k}\t{p[i, k]:.4f}{name}")
 
 
 # --- gradcheck and inspect ------------------------------------------------------------
