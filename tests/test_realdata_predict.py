@@ -17,7 +17,7 @@ pytestmark = pytest.mark.realdata
 
 @pytest.fixture(scope="module")
 def trained(mnist_run) -> Path:
-    """The book's network after one epoch (about 93% on the test set)."""
+    """The book's network after one epoch (about 90% on the test set)."""
     return mnist_run[0]
 
 
