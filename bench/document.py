@@ -18,6 +18,11 @@ from render import (
 from report import CALLS_PER_STEP, CONFIGS, cells, evaluate_rates, floors
 
 
+def _not_ok(record: dict) -> str:
+    """A measurement that did not run: its status, and its error when there is one."""
+    return record.get("status", "n/a") + (f": {record['error']}" if "error" in record else "")
+
+
 def machine_table(mc: dict[str, Any], wall: float) -> str:
     v = mc["versions"]
     rows = [
@@ -55,14 +60,14 @@ def cli_table(cli: dict[str, Any], ev: dict[str, float]) -> str:
         if ev_cli.get("accuracy") is not None:
             text += f", accuracy {ev_cli['accuracy']:.4f}"
     else:
-        text = ev_cli.get("status", "n/a") + (f": {ev_cli['error']}" if "error" in ev_cli else "")
+        text = _not_ok(ev_cli)
     rows.append(["`nnbp evaluate RUN_DIR --json`", text])
     pred = cli.get("predict", {})
     if pred.get("status") == "ok":
         text = f"{secs(pred['median'])} s wall (median of {len(pred['walls'])});"
         text += f" answer `{pred['answer']}` (true label {pred['label']})"
     else:
-        text = pred.get("status", "n/a") + (f": {pred['error']}" if "error" in pred else "")
+        text = _not_ok(pred)
     rows.append(["`nnbp predict --weights RUN_DIR IMAGE.png`", text])
     start = cli.get("startup", {})
     if start.get("status") == "ok":
@@ -74,7 +79,7 @@ def cli_table(cli: dict[str, Any], ev: dict[str, float]) -> str:
         text = f"{train['max_rss_mb']:.0f} MB peak RSS, {train['wall']:.1f} s wall"
         text += f"; `{train['last_line']}`"
     else:
-        text = train.get("status", "n/a") + (f": {train['error']}" if "error" in train else "")
+        text = _not_ok(train)
     rows.append(["`nnbp train configs/mnist.yaml --set training.epochs=1`", text])
     return table(["what", "measured"], rows)
 

@@ -15,10 +15,10 @@ import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
+from conftest import make_images
 
 from nnbp import atomic, checkpoint, idx, model_file, runs, train
 from nnbp.cli import cli
-from tests.conftest import make_images
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -155,7 +155,7 @@ def test_a_full_disk_keeps_the_previous_weights(runner, tiny_config, monkeypatch
         if Path(path).name == "weights.npz":
             writes["n"] += 1
             if writes["n"] == 2:
-                # Half the bytes reach the temp file, then the disk is full.
+                # The second epoch's weights find the disk full.
                 raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(path, data)
 
