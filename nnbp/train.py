@@ -21,7 +21,7 @@ from nnbp.data import Split, Splits
 from nnbp.introspect import layer_stats
 from nnbp.metrics import one_hot
 from nnbp.network import Network
-from nnbp.sgd import SGD
+from nnbp.sgd import SGD, Step
 
 # Rows gathered (and augmented) at a time in an epoch: large enough that the per-call
 # overhead vanishes, small enough (1024 x 785 float32 = 3 MB) that the steps then read
@@ -107,11 +107,19 @@ def sgd_epoch(
     order = rng.permutation(n)
     chunk = m * max(1, CHUNK_ROWS // m)
     xc = np.ones((min(chunk, n), n_in + 1), dtype=net.dtype)
+    yc = np.empty((len(xc), y.shape[1]), dtype=y.dtype)
     total = -(-n // m)
     # Stop requests and progress are looked at between groups of mini-batches (about a
     # hundred groups an epoch), keeping the innermost loop to the step alone.
-    group = m * max(total // 100, 1)
-    step = optimizer.step
+    group = max(total // 100, 1)
+
+    # A full chunk's mini-batches are always the same views of xc and yc, each with the
+    # step compiled for its size: made once, so that the innermost loop is the step alone.
+    def batches_of(c: int) -> list[tuple[Step, np.ndarray, np.ndarray]]:
+        views = [(xc[k : min(k + m, c)], yc[k : min(k + m, c)]) for k in range(0, c, m)]
+        return [(optimizer.compiled(len(xb)), xb, yb) for xb, yb in views]
+
+    batches = batches_of(len(xc))
     done = 0
     # sigmoid's exp(-z) overflows to inf, correctly; a diverging run (inf, NaN) is caught
     # by the cost check after the epoch, with a clear message, not by warnings here.
@@ -119,19 +127,21 @@ def sgd_epoch(
         for start in range(0, n, chunk):
             rows = order[start : start + chunk]
             c = len(rows)
-            xv = xc[:c]
             if augment is None:
                 # mode="clip" lets take write straight into xc (the indices are valid).
-                x1.take(rows, axis=0, out=xv, mode="clip")
+                x1.take(rows, axis=0, out=xc[:c], mode="clip")
             else:
-                xv[:, :-1] = augment(split.x.take(rows, axis=0), rng)
-            yc = y.take(rows, axis=0)
-            for lo in range(0, c, group):
+                xc[:c, :-1] = augment(split.x.take(rows, axis=0), rng)
+            y.take(rows, axis=0, out=yc[:c], mode="clip")
+            if c < len(xc):  # the epoch's last, shorter chunk
+                batches = batches_of(c)
+            for lo in range(0, len(batches), group):
                 if stop is not None and stop.requested:
                     return False
-                for k in range(lo, min(lo + group, c), m):
-                    step(xv[k : k + m], yc[k : k + m])
-                done += -(-(min(lo + group, c) - lo) // m)
+                part = batches[lo : lo + group]
+                for run, xb, yb in part:
+                    run(xb, yb)
+                done += len(part)
                 if on_batches is not None:
                     on_batches(done, total)
     return True
