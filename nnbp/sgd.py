@@ -3,8 +3,9 @@
 ``SGD.step`` is the matrix-based mini-batch step (BP1-BP4 over the whole mini-batch)
 written for speed: every buffer is allocated once, each layer's weights and biases are
 one array updated in one call, biases are folded into the matrix products through a
-column of ones, and the learning rate is folded into BP1. ``Network.backprop`` is the
-plain form it is tested against (tests/test_train.py).
+column of ones, the learning rate is folded into BP1, and the step itself is generated
+as straight-line code for the network's depth (``_step_source``). ``Network.backprop``
+is the plain form it is tested against (tests/test_train.py).
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ the schedule and early stopping, and whole runs on the tiny synthetic dataset.""
 
 from __future__ import annotations
 
+import traceback
+
 import numpy as np
 import pytest
 
@@ -38,19 +40,31 @@ def test_evaluate_counts_argmax_hits_and_averages_the_cost():
 
 @pytest.mark.parametrize("cost", sorted(COSTS))
 @pytest.mark.parametrize("m", [1, 7])
-def test_fast_step_equals_the_reference_step(cost, m):
-    """SGD.step (buffers, folded biases and eta) == Network.sgd_step (plain BP1-BP4)."""
+@pytest.mark.parametrize("sizes", [[6, 3], [6, 5, 3], [6, 5, 4, 3]])
+def test_fast_step_equals_the_reference_step(cost, m, sizes):
+    """SGD.step (generated code, buffers, folded biases and eta) == Network.sgd_step
+    (plain BP1-BP4), for networks with no, one and two hidden layers."""
     rng = np.random.default_rng(9)
-    fast = Network.create([6, 5, 4, 3], rng, cost=cost, dtype="float64")
+    fast = Network.create(sizes, rng, cost=cost, dtype="float64")
     ref = fast.copy()
     x = rng.random((m, 6))
     y = one_hot(rng.integers(0, 3, size=m), 3, np.float64)
     opt = SGD(fast, eta=0.7, n_train=100)
-    for _ in range(3):  # repeated steps reuse the buffers
+    for eta in (0.7, 0.7, 0.2):  # repeated steps reuse the buffers; a new eta takes effect
+        opt.eta = eta
         opt.step(with_ones(x), y)
-        ref.sgd_step(x, y, 0.7)
+        ref.sgd_step(x, y, eta)
     for p, q in zip(fast.params, ref.params, strict=True):
         np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-14)
+
+
+def test_the_generated_step_shows_in_tracebacks():
+    net = Network.create([4, 3, 2], np.random.default_rng(0), dtype="float64")
+    opt = SGD(net, eta=0.1, n_train=10)
+    with pytest.raises(ValueError) as info:
+        opt.step(np.ones((2, 5)), np.ones((2, 3)))  # y has 3 columns, the network 2 outputs
+    frames = [(f.filename, f.line) for f in traceback.extract_tb(info.value.__traceback__)]
+    assert ("<nnbp.sgd step for [4, 3, 2], m=2>", "delta_into(out, y, eta_m[0], d1, t1)") in frames
 
 
 # Hand-worked updates on a [1, 1] network with the cross-entropy cost (delta^L = a - y):
