@@ -65,7 +65,7 @@ class SGD:
         momentum: float = 0.0,
     ) -> None:
         self.net = net
-        self._k: dict[int, list[np.generic]] = {}
+        self._k: dict[int, np.ndarray] = {}
         self.eta = eta
         self.n_train = n_train
         self.lmbda = lmbda
@@ -83,10 +83,10 @@ class SGD:
 
     @eta.setter
     def eta(self, eta: float) -> None:
-        # The compiled steps read eta/m, already in the network's dtype, from a cell each.
+        # The compiled step for m rows reads eta/m from an array of its own (see _compile).
         self._eta = eta
-        for m, cell in self._k.items():
-            cell[0] = self._eta_over(m)
+        for m, k in self._k.items():
+            k.fill(self._eta_over(m))
 
     def _eta_over(self, m: int) -> np.generic:
         # A huge eta (a run meant to diverge) overflows float32 to inf, as it should.
@@ -116,8 +116,10 @@ class SGD:
         """
         net, buf = self.net, _Buffers(self.net.sizes, m, self.net.dtype)
         params = net.params
-        cell = [self._eta_over(m)]
-        self._k[m] = cell
+        # Constants as arrays of the operands' shape, not scalars: a NumPy call on a small
+        # array with a scalar operand costs about twice one with an array (0.7 vs 0.34 us
+        # for (10, 30) float32), the scalar being converted on every call.
+        k = self._k[m] = np.full(buf.out.shape, self._eta_over(m), net.dtype)
         names: dict[str, object] = {
             "matmul": np.matmul,
             "negative": np.negative,
@@ -130,7 +132,8 @@ class SGD:
             "output": self._output,
             "delta_into": self._cost.delta_into,
             "update": self._update,
-            "eta_m": cell,
+            "eta_m": k,
+            "one_out": np.ones_like(buf.out),
         }
         for l, p in enumerate(params):
             names[f"p{l}"] = p
@@ -142,6 +145,7 @@ class SGD:
             # h[l] is where the elementwise work happens; it is then copied into a[l],
             # whose last column holds the ones (a[0] is the mini-batch itself).
             names[f"h{l}"], names[f"a{l}"], names[f"v{l}"] = buf.h[l], buf.a[l], buf.a[l][:, :-1]
+            names[f"one{l}"] = np.ones_like(buf.h[l])
         names["out"] = buf.out
         plain = not self.lmbda and self.velocity is None
         source = _step_source(len(params), net.output == "sigmoid", plain)
@@ -184,12 +188,12 @@ class SGD:
         return self.lmbda / self.n_train * total
 
 
-def _sigmoid_lines(z: str) -> list[str]:
+def _sigmoid_lines(z: str, one: str) -> list[str]:
     # sigma(z) = 1 / (1 + exp(-z)) in place, the four calls of network.sigmoid_.
     return [
         f"negative({z}, out={z})",
         f"exp({z}, out={z})",
-        f"add({z}, 1, out={z})",
+        f"add({z}, {one}, out={z})",
         f"reciprocal({z}, out={z})",
     ]
 
@@ -201,8 +205,8 @@ def _step_source(n_layers: int, sigmoid_output: bool, plain: bool) -> str:
     transpose, w{l} the weights alone; h{l} the hidden activation (m, n) and a{l} the same
     with its ones column, v{l} a view of a{l} without it; out the output activation;
     d{l}, dt{l} (its transpose), t{l} and g{l} the delta, scratch and gradient of layer l;
-    eta_m a one-element list holding eta / m. For [784, 30, 10] with the quadratic cost
-    and plain SGD it reads:
+    one{l} and one_out arrays of ones shaped like h{l} and out; eta_m an array like out
+    filled with eta / m. For [784, 30, 10] with the quadratic cost and plain SGD it reads:
 
         def step(x, y):
             matmul(x, pt0, out=h1)
@@ -210,10 +214,10 @@ def _step_source(n_layers: int, sigmoid_output: bool, plain: bool) -> str:
             ... (sigma in place, then into a1)
             matmul(a1, pt1, out=out)
             ... (sigma)
-            delta_into(out, y, eta_m[0], d1, t1)
+            delta_into(out, y, eta_m, d1, t1)
             matmul(dt1, a1, out=g1)
             matmul(d1, w1, out=d0)
-            subtract(1, h1, out=t0)
+            subtract(one1, h1, out=t0)
             multiply(t0, h1, out=t0)
             multiply(d0, t0, out=d0)
             subtract(p1, g1, out=p1)
@@ -226,16 +230,16 @@ def _step_source(n_layers: int, sigmoid_output: bool, plain: bool) -> str:
     for l in range(1, n_layers):
         lines += [
             f"matmul({a}, pt{l - 1}, out=h{l})",
-            *_sigmoid_lines(f"h{l}"),
+            *_sigmoid_lines(f"h{l}", f"one{l}"),
             f"copyto(v{l}, h{l})",
         ]
         a = f"a{l}"
     lines.append(f"matmul({a}, pt{last}, out=out)")
-    lines += _sigmoid_lines("out") if sigmoid_output else ["output(out)"]
+    lines += _sigmoid_lines("out", "one_out") if sigmoid_output else ["output(out)"]
     lines += [
         "# BP1, times eta/m: every later delta and gradient then carries that factor,",
         "# so the update is a plain subtraction.",
-        f"delta_into(out, y, eta_m[0], d{last}, t{last})",
+        f"delta_into(out, y, eta_m, d{last}, t{last})",
     ]
     for l in range(last, -1, -1):
         a = f"a{l}" if l else "x"
@@ -247,7 +251,7 @@ def _step_source(n_layers: int, sigmoid_output: bool, plain: bool) -> str:
             lines += [
                 f"# BP2, with w{l} as it was before this step; sigma'(z) = a (1 - a).",
                 f"matmul(d{l}, w{l}, out=d{l - 1})",
-                f"subtract(1, h{l}, out=t{l - 1})",
+                f"subtract(one{l}, h{l}, out=t{l - 1})",
                 f"multiply(t{l - 1}, h{l}, out=t{l - 1})",
                 f"multiply(d{l - 1}, t{l - 1}, out=d{l - 1})",
             ]

@@ -64,7 +64,7 @@ def test_the_generated_step_shows_in_tracebacks():
     with pytest.raises(ValueError) as info:
         opt.step(np.ones((2, 5)), np.ones((2, 3)))  # y has 3 columns, the network 2 outputs
     frames = [(f.filename, f.line) for f in traceback.extract_tb(info.value.__traceback__)]
-    assert ("<nnbp.sgd step for [4, 3, 2], m=2>", "delta_into(out, y, eta_m[0], d1, t1)") in frames
+    assert ("<nnbp.sgd step for [4, 3, 2], m=2>", "delta_into(out, y, eta_m, d1, t1)") in frames
 
 
 # Hand-worked updates on a [1, 1] network with the cross-entropy cost (delta^L = a - y):
