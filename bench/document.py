@@ -7,7 +7,9 @@ from typing import Any
 from render import (
     floor_table,
     gemm_details,
+    gemm_library_table,
     kernels,
+    net,
     ratio_table,
     raw,
     secs,
@@ -15,7 +17,15 @@ from render import (
     table,
     targets,
 )
-from report import CALLS_PER_STEP, CONFIGS, cells, evaluate_rates, floors
+from report import (
+    CALLS_PER_STEP,
+    CONFIGS,
+    GEMM_BOUND,
+    cells,
+    evaluate_rates,
+    floors,
+    gemm_libraries,
+)
 
 
 def _not_ok(record: dict) -> str:
@@ -154,6 +164,7 @@ def method(results: dict[str, Any]) -> str:
 def render(results: dict[str, Any]) -> tuple[str, str]:
     c = cells(results["training"])
     fl = floors(results["floors"])
+    libs = gemm_libraries(results.get("gemm_libraries", []))
     ev = evaluate_rates(results["evaluate"])
     target_rows = targets(c, fl, ev, results["cli"])
     target_text = table(
@@ -206,6 +217,16 @@ setting.
 
 </details>
 
+## The GEMM-bound configuration: NumPy's BLAS against torch's
+
+{net(GEMM_BOUND[0])} with m={GEMM_BOUND[1]} spends nearly all its time in two products.
+Here each product of its step is timed alone (µs per call, fastest over rounds) with
+`np.matmul(out=)` (the OpenBLAS that NumPy's wheel bundles, which nnbp uses) and with
+`torch.mm(out=)` (the MKL in torch's CPU wheel, which torch-manual uses), same shapes,
+layouts and float32, at 1 thread and at each library's default (all cores).
+
+{gemm_library_table(libs, -(-50_000 // GEMM_BOUND[1]))}
+
 ## Evaluation, prediction, memory
 
 {cli_table(results["cli"], ev)}
@@ -224,7 +245,7 @@ What ran, per implementation (threadpoolctl / torch, read while timing):
 
 ## How to rerun
 
-    make bench                                  # full: ~8 min on 2 idle cores, more under load
+    make bench                                  # full: ~9 min on 2 idle cores, more under load
     .venv/bin/python bench/run.py --quick       # smoke check, ~2-3 minutes
     .venv/bin/python bench/run.py --out /tmp/b.md --rounds 5
 

@@ -186,6 +186,30 @@ def gemm_details(fl: dict, configs: list) -> str:
     return table(["network", "m", "product (this step's shapes)", "µs/call", "GFLOP/s"], rows)
 
 
+def gemm_library_table(libs: dict, steps: int) -> str:
+    """Each product of the GEMM-bound step: µs per call with each library and thread setting."""
+    columns = [(lib, t) for lib in ("numpy", "torch") for t in ("1", "default")]
+    names: list[str] = []
+    for key in columns:
+        for name in libs.get(key, {}).get("gemms", {}):
+            if name not in names:
+                names.append(name)
+    rows = []
+    for name in [*names, "one epoch (s): sum x steps"]:
+        row = [name]
+        for key in columns:
+            rec = libs.get(key)
+            if rec is None or rec["status"] != "ok":
+                row.append(rec["status"] if rec else "—")
+            elif name in rec["gemms"]:
+                row.append(f"{rec['gemms'][name] * 1e6:.1f}")
+            else:
+                row.append(secs(steps * sum(rec["gemms"].values())))
+        rows.append(row)
+    header = ["product", "NumPy (OpenBLAS) 1 thread", "NumPy default", "torch (MKL) 1 thread"]
+    return table(header + ["torch default"], rows)
+
+
 def kernels(training: list[dict]) -> str:
     seen: dict[tuple, set] = {}
     for rec in training:

@@ -22,6 +22,9 @@ IMPLS = ["nnbp", "torch-manual", "torch-idiomatic", "sklearn", "reference"]
 PEERS = IMPLS[1:]
 CALLS_PER_STEP = 23  # the fewest NumPy calls one mini-batch step of [784, h, 10] can make
 TARGET = ((784, 30, 10), 10)
+# The configuration whose epoch is bound by its matrix products: the bench also times
+# those products with NumPy's BLAS and with torch's, at both thread settings.
+GEMM_BOUND = ((784, 100, 10), 100)
 # (sizes, mini-batch size m) of every measurement
 CONFIGS = [((784, 30, 10), 10), ((784, 30, 10), 100), ((784, 100, 10), 10), ((784, 100, 10), 100)]
 
@@ -158,6 +161,23 @@ def floors(records: list[dict]) -> dict[tuple, dict[str, Any]]:
         f["overhead_seconds"] = CALLS_PER_STEP * f["ufunc_call_seconds"] * f["steps"]
         f["floor_seconds"] = f["gemm_seconds"] + f["overhead_seconds"]
         out[key] = f
+    return out
+
+
+def gemm_libraries(records: list[dict]) -> dict[tuple[str, str], dict[str, Any]]:
+    """(lib, threads) -> fastest time per product over the rounds, or the failure."""
+    out: dict[tuple[str, str], dict[str, Any]] = {}
+    for rec in records:
+        key = (rec["lib"], rec["threads"])
+        if rec["status"] != "ok":
+            out.setdefault(key, rec)
+            continue
+        best = out.get(key)
+        if best is None or best["status"] != "ok":
+            out[key] = {"status": "ok", "gemms": {g["gemm"]: g["seconds"] for g in rec["gemms"]}}
+        else:
+            for g in rec["gemms"]:
+                best["gemms"][g["gemm"]] = min(best["gemms"][g["gemm"]], g["seconds"])
     return out
 
 

@@ -107,9 +107,9 @@ def train_args(sizes: tuple[int, ...], m: int, impl: str, threads: str, s: dict,
     return args
 
 
-def run_rounds(s: dict, data: Path, rounds: int) -> tuple[list[dict], list[dict], list[dict]]:
-    """Training, floor and evaluate measurements, all rounds; returns their records."""
-    training, floors, evals = [], [], []
+def run_rounds(s: dict, data: Path, rounds: int) -> tuple[list[dict], ...]:
+    """Training, floor, GEMM-library and evaluate measurements, all rounds; their records."""
+    training, floors, libs, evals = [], [], [], []
     missing: dict[str, str] = {}
     total = rounds * len(plan_round(0))
     done = 0
@@ -119,6 +119,12 @@ def run_rounds(s: dict, data: Path, rounds: int) -> tuple[list[dict], list[dict]
                 "worker_micro.py", ["floor", "--sizes", ",".join(map(str, sizes)), "--m", str(m)]
             )
             floors.append({"round": r, "sizes": list(sizes), "m": m, **res})
+        sizes, m = report.GEMM_BOUND
+        for lib in ("numpy", "torch"):
+            for threads in THREADS:
+                args = ["gemms", "--lib", lib, "--threads", threads, "--m", str(m)]
+                res = run_worker("worker_micro.py", [*args, "--sizes", ",".join(map(str, sizes))])
+                libs.append({"round": r, "lib": lib, "threads": threads, **res})
         for threads in THREADS:
             res = run_worker(
                 "worker_micro.py", ["evaluate", "--data", str(data), "--threads", threads]
@@ -146,7 +152,7 @@ def run_rounds(s: dict, data: Path, rounds: int) -> tuple[list[dict], list[dict]
                 f"[{done}/{total}] round {r} {list(sizes)} m={m} {impl} threads={threads}:"
                 f" {shown} (load {load:.1f})"
             )
-    return training, floors, evals
+    return training, floors, libs, evals
 
 
 def main() -> None:
@@ -170,7 +176,7 @@ def main() -> None:
         (tmp_path / "data").mkdir()
         log("loading MNIST through nnbp ...")
         counts = save_data(tmp_path / "data")
-        training, floors, evals = run_rounds(s, tmp_path / "data", rounds)
+        training, floors, libs, evals = run_rounds(s, tmp_path / "data", rounds)
         log("command-line checks: train (peak RSS), evaluate, predict ...")
         cli = cli_checks.run_all(REPO, tmp_path / "cli", counts.pop("test_split"), s)
     machine["load_end"] = report.loadavg()
@@ -182,6 +188,7 @@ def main() -> None:
         "counts": counts,
         "training": training,
         "floors": floors,
+        "gemm_libraries": libs,
         "evaluate": evals,
         "cli": cli,
         "wall_seconds": time.perf_counter() - started,

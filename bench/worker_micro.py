@@ -11,6 +11,11 @@ the steps per epoch is the GEMM-only time. The per-call cost of a cheap ufunc
 (np.multiply with out= on a (10, 30) float32 array) prices the other calls a step
 cannot avoid.
 
+``gemms``: the same products timed with another library's matrix product at the same
+shapes, layouts and thread setting: ``--lib numpy`` (np.matmul, NumPy's OpenBLAS) or
+``--lib torch`` (torch.mm, MKL in torch's CPU wheel), so that a GEMM-bound gap between
+nnbp and torch can be traced to the libraries' kernels and threading.
+
 ``evaluate``: images per second of nnbp's Network.feedforward + argmax over the test
 set (a fresh [784, 30, 10] float32 network; speed does not depend on the weights).
 """
@@ -94,6 +99,32 @@ def floor(sizes: list[int], m: int) -> dict:
     }
 
 
+def gemms(sizes: list[int], m: int, lib: str, threads: str) -> dict:
+    """Seconds per call of each product of a step with ``lib``'s matrix product."""
+    steps = -(-N_TRAIN // m)
+    rows = []
+    if lib == "torch":
+        try:
+            import torch
+        except ImportError as e:
+            return {"status": "missing", "error": f"torch not importable: {e}"}
+        if threads != "default":
+            torch.set_num_threads(int(threads))
+        backend = {"torch_threads": torch.get_num_threads(), "pools": blas_pools()}
+    else:
+        backend = {"pools": blas_pools()}
+    for name, a, b in step_gemms(sizes, m):
+        out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
+        if lib == "torch":
+            ta, tb, tout = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(out)
+            t = best_time(lambda ta=ta, tb=tb, tout=tout: torch.mm(ta, tb, out=tout))
+        else:
+            t = best_time(lambda a=a, b=b, out=out: np.matmul(a, b, out=out))
+        rows.append({"gemm": name, "seconds": t})
+    epoch = steps * sum(r["seconds"] for r in rows)
+    return {"status": "ok", "gemms": rows, "gemm_seconds": epoch, "backend": backend}
+
+
 def evaluate(data_dir: Path) -> dict:
     from nnbp.network import Network
 
@@ -111,7 +142,8 @@ def evaluate(data_dir: Path) -> dict:
 
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=["floor", "evaluate"])
+    p.add_argument("what", choices=["floor", "gemms", "evaluate"])
+    p.add_argument("--lib", choices=["numpy", "torch"], default="numpy", help="for gemms")
     p.add_argument("--sizes", default="784,30,10")
     p.add_argument("--m", type=int, default=10)
     p.add_argument("--threads", default="1", help="an integer, or 'default'")
@@ -122,6 +154,12 @@ def main() -> None:
         if args.threads == "default"
         else threadpool_limits(limits=int(args.threads))
     )
+    if args.what == "gemms":
+        with limits:
+            result = gemms([int(s) for s in args.sizes.split(",")], args.m, args.lib, args.threads)
+        json.dump(result, sys.stdout)
+        sys.stdout.write("\n")
+        return
     with limits:
         if args.what == "floor":
             result = floor([int(s) for s in args.sizes.split(",")], args.m)
