@@ -7,8 +7,10 @@ nothing here prints or touches files.
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +37,19 @@ TRACE_EXAMPLES = 1000
 # m = 100 (7.8 M) 0.25 vs 0.20. Two threads also swing widely when anything else runs
 # on the machine (10-50x slower seen), so below the threshold one thread is the sure bet.
 PARALLEL_MIN_MACS = 2_000_000
+# Augmented chunks are made on a second thread while the steps run (sgd_epoch's
+# ``background``) only when the steps use one BLAS thread, so that a core is free, and
+# their largest product has at least this many multiply-adds: the steps then spend long
+# stretches in BLAS without the GIL. Measured, epoch time with the thread vs without
+# (elastic, 1 BLAS thread): [784, 800, 10] m = 20 (12.5 M) 0.83; [784, 100, 10] m = 10
+# (0.78 M) 0.81; [784, 30, 10] m = 10 (0.24 M) 1.10, the steps being too short to leave
+# the GIL to the worker; with 2 BLAS threads 1.03-1.04.
+BACKGROUND_MIN_MACS = 500_000
+
+
+def _step_macs(settings: TrainingConfig, sizes: list[int] | tuple[int, ...]) -> int:
+    pairs = zip(sizes[:-1], sizes[1:], strict=True)
+    return settings.mini_batch_size * max(a * b for a, b in pairs)
 
 
 def sgd_threads(settings: TrainingConfig, sizes: list[int] | tuple[int, ...]) -> int | None:
@@ -42,9 +57,13 @@ def sgd_threads(settings: TrainingConfig, sizes: list[int] | tuple[int, ...]) ->
     None (the library's default, all cores)."""
     if settings.blas_threads:
         return settings.blas_threads
-    pairs = zip(sizes[:-1], sizes[1:], strict=True)
-    macs = settings.mini_batch_size * max(a * b for a, b in pairs)
-    return 1 if macs < PARALLEL_MIN_MACS else None
+    return 1 if _step_macs(settings, sizes) < PARALLEL_MIN_MACS else None
+
+
+def background_augmentation(settings: TrainingConfig, sizes: list[int] | tuple[int, ...]) -> bool:
+    """Whether augmented chunks are best made on a second thread (BACKGROUND_MIN_MACS)."""
+    threads = sgd_threads(settings, sizes)
+    return threads == 1 and _step_macs(settings, sizes) >= BACKGROUND_MIN_MACS
 
 
 @dataclass
@@ -85,6 +104,7 @@ def sgd_epoch(
     optimizer: SGD | None = None,
     augment: Callable[[np.ndarray, np.random.Generator], np.ndarray] | None = None,
     stop: StopFlag | None = None,
+    background: bool = False,
 ) -> bool:
     """One epoch of SGD: shuffle with ``rng``, then one step per mini-batch.
 
@@ -95,7 +115,8 @@ def sgd_epoch(
     mini-batches, never over examples. The last mini-batch is smaller when m does not
     divide n. ``on_batches(done, total)`` is called about a hundred times, and ``stop``
     looked at as often; returns False when it was requested before the epoch's end (the
-    epoch is then incomplete).
+    epoch is then incomplete). With ``background`` (and ``augment``), each chunk is
+    augmented on a worker thread while the previous one trains; the results are the same.
     """
     if optimizer is None:
         optimizer = SGD(net, eta=eta, n_train=len(split))
@@ -106,35 +127,63 @@ def sgd_epoch(
         x1 = np.concatenate([split.x, np.ones((n, 1), split.x.dtype)], axis=1)
     order = rng.permutation(n)
     chunk = m * max(1, CHUNK_ROWS // m)
-    xc = np.ones((min(chunk, n), n_in + 1), dtype=net.dtype)
-    yc = np.empty((len(xc), y.shape[1]), dtype=y.dtype)
+    starts = range(0, n, chunk)
+    rows_max = min(chunk, n)
+    worker = background and augment is not None
+    # (x, y) buffers for a chunk: two with a worker, which fills one while the steps
+    # read the other.
+    buffers = [
+        (np.ones((rows_max, n_in + 1), dtype=net.dtype), np.empty((rows_max, y.shape[1]), y.dtype))
+        for _ in range(2 if worker else 1)
+    ]
     total = -(-n // m)
     # Stop requests and progress are looked at between groups of mini-batches (about a
     # hundred groups an epoch), keeping the innermost loop to the step alone.
     group = max(total // 100, 1)
 
-    # A full chunk's mini-batches are always the same views of xc and yc, each with the
+    def fill(i: int) -> int:
+        """Chunk i (shuffled rows, augmented if asked) into its buffers; its row count."""
+        rows = order[starts[i] : starts[i] + chunk]
+        c = len(rows)
+        xc, yc = buffers[i % len(buffers)]
+        if augment is None:
+            # mode="clip" lets take write straight into xc (the indices are valid).
+            x1.take(rows, axis=0, out=xc[:c], mode="clip")
+        else:
+            # Gathered from the contiguous x1, not from its view split.x: take on a
+            # strided source is ~40x slower (15 ms for 1,024 MNIST rows).
+            x1.take(rows, axis=0, out=xc[:c], mode="clip")
+            xc[:c, :-1] = augment(xc[:c, :-1], rng)
+        y.take(rows, axis=0, out=yc[:c], mode="clip")
+        return c
+
+    # A full chunk's mini-batches are always the same views of its buffers, each with the
     # step compiled for its size: made once, so that the innermost loop is the step alone.
-    def batches_of(c: int) -> list[tuple[Step, np.ndarray, np.ndarray]]:
+    def batches_of(i: int, c: int) -> list[tuple[Step, np.ndarray, np.ndarray]]:
+        xc, yc = buffers[i % len(buffers)]
         views = [(xc[k : min(k + m, c)], yc[k : min(k + m, c)]) for k in range(0, c, m)]
         return [(optimizer.compiled(len(xb)), xb, yb) for xb, yb in views]
 
-    batches = batches_of(len(xc))
+    full = [batches_of(i, rows_max) for i in range(len(buffers))]
     done = 0
     # sigmoid's exp(-z) overflows to inf, correctly; a diverging run (inf, NaN) is caught
     # by the cost check after the epoch, with a clear message, not by warnings here.
-    with np.errstate(over="ignore", invalid="ignore"):
-        for start in range(0, n, chunk):
-            rows = order[start : start + chunk]
-            c = len(rows)
-            if augment is None:
-                # mode="clip" lets take write straight into xc (the indices are valid).
-                x1.take(rows, axis=0, out=xc[:c], mode="clip")
+    with contextlib.ExitStack() as stack, np.errstate(over="ignore", invalid="ignore"):
+        if worker:
+            # Chunk i + 1 is made on the worker while chunk i trains. The worker is the
+            # only user of rng during the epoch and makes the chunks in order, so the
+            # results are those of doing it all in line. (For plain chunks a worker was
+            # measured slower: the gather is memory-bound.)
+            pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="nnbp-augment"))
+            pending = pool.submit(fill, 0)
+        for i in range(len(starts)):
+            if not worker:
+                c = fill(i)
             else:
-                xc[:c, :-1] = augment(split.x.take(rows, axis=0), rng)
-            y.take(rows, axis=0, out=yc[:c], mode="clip")
-            if c < len(xc):  # the epoch's last, shorter chunk
-                batches = batches_of(c)
+                c = pending.result()
+                if i + 1 < len(starts):
+                    pending = pool.submit(fill, i + 1)
+            batches = full[i % len(buffers)] if c == rows_max else batches_of(i, c)
             for lo in range(0, len(batches), group):
                 if stop is not None and stop.requested:
                     return False
@@ -201,6 +250,7 @@ def fit(
         momentum=s.momentum,
     )
     y = one_hot(splits.train.labels, net.sizes[-1], net.dtype)
+    background = background_augmentation(s, net.sizes)
     while state.epoch < s.epochs and not state.stopped:
         epoch = state.epoch + 1
         t0 = time.perf_counter()
@@ -214,7 +264,7 @@ def fit(
         with threadpool_limits(limits=sgd_threads(s, net.sizes), user_api="blas"):
             complete = sgd_epoch(
                 net, splits.train, y, s.mini_batch_size, state.eta, rng, report,
-                optimizer=optimizer, augment=augment, stop=stop,
+                optimizer=optimizer, augment=augment, stop=stop, background=background,
             )  # fmt: skip
         if not complete:
             break

@@ -3,17 +3,27 @@ the schedule and early stopping, and whole runs on the tiny synthetic dataset.""
 
 from __future__ import annotations
 
+import threading
 import traceback
 
 import numpy as np
 import pytest
 
-from nnbp import config, data
+from nnbp import augment, config, data
 from nnbp.config import TrainingConfig
 from nnbp.data import Split
 from nnbp.network import COSTS, Network
 from nnbp.sgd import SGD
-from nnbp.train import TrainState, _track_best, evaluate, fit, one_hot, sgd_epoch
+from nnbp.train import (
+    StopFlag,
+    TrainState,
+    _track_best,
+    background_augmentation,
+    evaluate,
+    fit,
+    one_hot,
+    sgd_epoch,
+)
 
 
 def with_ones(x: np.ndarray) -> np.ndarray:
@@ -174,6 +184,61 @@ def test_sgd_epoch_visits_every_example_once_in_mini_batches():
     assert [len(s) for s in seen] == [10, 10, 5]  # the last mini-batch is smaller
     assert sorted(np.concatenate(seen)) == list(range(25))
     assert calls[-1] == (3, 3)
+
+
+def _shifted_problem(n: int) -> tuple[Split, np.ndarray]:
+    """n random 4x4 'images' in three classes, as load_splits makes a training split."""
+    rng = np.random.default_rng(3)
+    x1 = np.ones((n, 17), np.float32)
+    x1[:, :-1] = rng.random((n, 16))
+    labels = rng.integers(0, 3, n).astype(np.uint8)
+    return Split(x1[:, :-1], labels, x1), one_hot(labels, 3, np.float32)
+
+
+def _shift(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return augment.augment(x, (4, 4), rng, ["shift"])
+
+
+@pytest.mark.parametrize("n", [2500, 2048])  # with a short last chunk, and without
+def test_augmenting_on_a_worker_thread_trains_exactly_as_in_line(n):
+    split, y = _shifted_problem(n)
+    runs = []
+    for background, aug in ((False, _shift), (True, _shift), (False, None)):
+        rng = np.random.default_rng(5)
+        net = Network.create([16, 8, 3], rng)
+        for _ in range(2):
+            assert sgd_epoch(net, split, y, 10, 0.5, rng, augment=aug, background=background)
+        runs.append((net.params, rng.random()))
+    (in_line, draw), (worker, worker_draw), (plain, _) = runs
+    assert worker_draw == draw  # the generator made the same draws, in the same order
+    for a, b, c in zip(in_line, worker, plain, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)  # and the shifts did change the training
+
+
+def test_a_stop_request_ends_an_epoch_with_a_worker_and_its_thread():
+    split, y = _shifted_problem(3000)
+    stop = StopFlag()
+
+    def on_batches(done: int, total: int) -> None:
+        stop.requested = "SIGINT"
+
+    net = Network.create([16, 8, 3], np.random.default_rng(0))
+    complete = sgd_epoch(
+        net, split, y, 10, 0.5, np.random.default_rng(1), on_batches,
+        augment=_shift, stop=stop, background=True,
+    )  # fmt: skip
+    assert complete is False
+    assert not [t for t in threading.enumerate() if t.name.startswith("nnbp-augment")]
+
+
+def test_augmentation_goes_to_a_worker_only_for_large_steps_on_one_blas_thread():
+    big, small = [784, 800, 10], [784, 30, 10]
+    assert background_augmentation(TrainingConfig(mini_batch_size=20, blas_threads=1), big)
+    assert not background_augmentation(TrainingConfig(mini_batch_size=20, blas_threads=2), big)
+    assert not background_augmentation(TrainingConfig(mini_batch_size=10), small)
+    # [784, 100, 10] at m = 10: 0.78 M multiply-adds, one thread chosen by nnbp
+    assert background_augmentation(TrainingConfig(mini_batch_size=10), [784, 100, 10])
 
 
 def test_fit_learns_the_tiny_problem_and_reports_each_epoch(tiny_config):
