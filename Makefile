@@ -35,7 +35,7 @@ seeds: install data
 	$(BIN)/python scripts/seeds.py $(CONFIG) 1 2 3 4 5
 
 # The book's configs with seeds 1-3, then best.yaml and fashion-mnist.yaml; writes
-# docs/RESULTS.md. About 13 minutes on 2 cores.
+# docs/RESULTS.md. About 10 minutes on 2 cores.
 reproduce: install data
 	$(BIN)/nnbp data fetch fashion-mnist
 	$(BIN)/python scripts/reproduce.py
