@@ -97,7 +97,13 @@ def check(
     return [name, fmt.format(value), alt_text, limit_text, result]
 
 
+def fastest(c: dict, sizes: tuple, m: int, impl: str, threads=("1", "default")) -> float:
+    """An implementation's fastest round over the given thread settings (seconds)."""
+    return min(c[(sizes, m, impl, t)]["min"] for t in threads if (sizes, m, impl, t) in c)
+
+
 def targets(c: dict, fl: dict, ev: dict, cli: dict) -> list[list[str]]:
+    """The issue's targets; ratio rows also show the ratio of each side's fastest round."""
     rows = []
 
     def vs(peer: str, sizes: tuple, m: int, limit: float) -> None:
@@ -111,7 +117,9 @@ def targets(c: dict, fl: dict, ev: dict, cli: dict) -> list[list[str]]:
             )
             rows.append(check(name, None, limit, "{:.2f}", True, why=why or "n/a"))
         else:
-            rows.append(check(name, nn / pb[0], limit, "{:.2f}", True, nb[0] / pb[0]))
+            row = check(name, nn / pb[0], limit, "{:.2f}", True, nb[0] / pb[0])
+            fast = fastest(c, sizes, m, "nnbp", ("default",)) / fastest(c, sizes, m, peer)
+            rows.append([*row[:3], f"{fast:.2f}", *row[3:]])
 
     vs("torch-manual", *TARGET, 0.75)
     vs("torch-idiomatic", *TARGET, 0.25)
@@ -124,9 +132,9 @@ def targets(c: dict, fl: dict, ev: dict, cli: dict) -> list[list[str]]:
     f = fl.get(TARGET)
     name = f"{net(TARGET[0])} m={TARGET[1]}: nnbp ÷ realistic floor"
     if nn and nb and f:
-        rows.append(
-            check(name, nn / f["floor_seconds"], 1.3, "{:.2f}", True, nb[0] / f["floor_seconds"])
-        )
+        row = check(name, nn / f["floor_seconds"], 1.3, "{:.2f}", True, nb[0] / f["floor_seconds"])
+        fast = fastest(c, *TARGET, "nnbp", ("default",)) / f["floor_seconds"]
+        rows.append([*row[:3], f"{fast:.2f}", *row[3:]])
     else:
         rows.append(check(name, None, 1.3, "{:.2f}", True))
     vs("torch-manual", S100, 100, 0.85)
@@ -147,7 +155,7 @@ def targets(c: dict, fl: dict, ev: dict, cli: dict) -> list[list[str]]:
     name = "peak RSS of `nnbp train` (1 epoch), MB"
     rss = train.get("max_rss_mb") if train.get("status") == "ok" else None
     rows.append(check(name, rss, 400, "{:.0f}", True))
-    return rows
+    return [row if len(row) == 6 else [*row[:3], "", *row[3:]] for row in rows]
 
 
 def floor_table(c: dict, fl: dict, configs: list) -> str:
