@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from render import (
@@ -58,39 +59,41 @@ def machine_table(mc: dict[str, Any], wall: float) -> str:
     return table(["", ""], rows)
 
 
+def _measured(record: dict, text: Callable[[dict], str]) -> str:
+    """``text(record)`` for a measurement that ran, else why it did not."""
+    return text(record) if record.get("status") == "ok" else _not_ok(record)
+
+
+def _evaluate_text(r: dict) -> str:
+    text = f"{secs(r['median'])} s wall (median of {len(r['walls'])})"
+    return text + (f", accuracy {r['accuracy']:.4f}" if r.get("accuracy") is not None else "")
+
+
 def cli_table(cli: dict[str, Any], ev: dict[str, float]) -> str:
-    rows = []
-    for t, rate in sorted(ev.items()):
-        rows.append(
-            [f"feedforward + argmax, 10,000 test images, threads={t}", f"{rate:,.0f} images/s"]
-        )
-    ev_cli = cli.get("evaluate", {})
-    if ev_cli.get("status") == "ok":
-        text = f"{secs(ev_cli['median'])} s wall (median of {len(ev_cli['walls'])})"
-        if ev_cli.get("accuracy") is not None:
-            text += f", accuracy {ev_cli['accuracy']:.4f}"
-    else:
-        text = _not_ok(ev_cli)
-    rows.append(["`nnbp evaluate RUN_DIR --json`", text])
-    pred = cli.get("predict", {})
-    if pred.get("status") == "ok":
-        text = f"{secs(pred['median'])} s wall (median of {len(pred['walls'])});"
-        text += f" answer `{pred['answer']}` (true label {pred['label']})"
-    else:
-        text = _not_ok(pred)
-    rows.append(["`nnbp predict --weights RUN_DIR IMAGE.png`", text])
+    rows = [
+        [f"feedforward + argmax, 10,000 test images, threads={t}", f"{rate:,.0f} images/s"]
+        for t, rate in sorted(ev.items())
+    ]
+    evaluate = _measured(cli.get("evaluate", {}), _evaluate_text)
+    rows.append(["`nnbp evaluate RUN_DIR --json`", evaluate])
+    predict = _measured(
+        cli.get("predict", {}),
+        lambda r: (
+            f"{secs(r['median'])} s wall (median of {len(r['walls'])});"
+            f" answer `{r['answer']}` (true label {r['label']})"
+        ),
+    )
+    rows.append(["`nnbp predict --weights RUN_DIR IMAGE.png`", predict])
     start = cli.get("startup", {})
     if start.get("status") == "ok":
         rows.append(
             ["`nnbp --version` (interpreter + CLI start)", f"{secs(start['median'])} s wall"]
         )
-    train = cli.get("train", {})
-    if train.get("status") == "ok":
-        text = f"{train['max_rss_mb']:.0f} MB peak RSS, {train['wall']:.1f} s wall"
-        text += f"; `{train['last_line']}`"
-    else:
-        text = _not_ok(train)
-    rows.append(["`nnbp train configs/mnist.yaml --set training.epochs=1`", text])
+    train = _measured(
+        cli.get("train", {}),
+        lambda r: f"{r['max_rss_mb']:.0f} MB peak RSS, {r['wall']:.1f} s wall; `{r['last_line']}`",
+    )
+    rows.append(["`nnbp train configs/mnist.yaml --set training.epochs=1`", train])
     return table(["what", "measured"], rows)
 
 

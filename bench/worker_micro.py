@@ -154,19 +154,14 @@ def main() -> None:
         if args.threads == "default"
         else threadpool_limits(limits=int(args.threads))
     )
-    if args.what == "gemms":
-        with limits:
-            result = gemms([int(s) for s in args.sizes.split(",")], args.m, args.lib, args.threads)
-        json.dump(result, sys.stdout)
-        sys.stdout.write("\n")
-        return
+    sizes = [int(s) for s in args.sizes.split(",")]
     with limits:
-        if args.what == "floor":
-            result = floor([int(s) for s in args.sizes.split(",")], args.m)
+        if args.what == "gemms":  # reports its own status: torch may be missing
+            result = gemms(sizes, args.m, args.lib, args.threads)
         else:
-            result = evaluate(args.data)
-        result["backend"] = {"pools": blas_pools()}
-    json.dump({"status": "ok", **result}, sys.stdout)
+            result = floor(sizes, args.m) if args.what == "floor" else evaluate(args.data)
+            result = {"status": "ok", **result, "backend": {"pools": blas_pools()}}
+    json.dump(result, sys.stdout)
     sys.stdout.write("\n")
 
 
