@@ -9,7 +9,7 @@ SIGTERM or a SIGKILL at any moment leaves the last complete epoch on disk. Layou
 - ``best0``, ...: the best validation epoch's parameters, once there is one;
 - ``state``: a 0-d string array holding JSON: format, format_version, config_sha256,
   finished, the TrainState fields (epoch, eta, halvings, best_accuracy, best_epoch,
-  since_improvement, stopped, history) and the Generator's bit-generator state.
+  since_improvement, stop_reason, history) and the Generator's bit-generator state.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import numpy as np
 
 from nnbp.atomic import atomic_write_npz
 from nnbp.errors import RunError
-from nnbp.train import TrainState
+from nnbp.fit import TrainState
 
 FORMAT = "nnbp-checkpoint"
 FORMAT_VERSION = 1
@@ -84,6 +84,8 @@ def load(path: Path) -> Checkpoint:
         params = [arrays[f"p{l}"] for l in range(n)]
         velocity = [arrays[f"v{l}"] for l in range(n)] if "v0" in arrays else None
         best = [arrays[f"best{l}"] for l in range(n)] if "best0" in arrays else None
+        if "stopped" in meta:  # the field's name in checkpoints of nnbp 0.1
+            meta.setdefault("stop_reason", meta.pop("stopped"))
         state = TrainState(best_params=best, **{name: meta[name] for name in _STATE_FIELDS})
         ckpt = Checkpoint(
             params, velocity, state, meta["rng"], meta["config_sha256"], meta["finished"]

@@ -15,6 +15,7 @@ import difflib
 import hashlib
 import json
 import reprlib
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,11 +23,13 @@ from typing import Any
 import numpy as np
 import yaml
 
+from nnbp import checks
 from nnbp.augment import AUGMENTATIONS
 from nnbp.augment import augment as _augment
+from nnbp.costs import COSTS
 from nnbp.datasets import DATASETS, ROLES
 from nnbp.errors import ConfigError
-from nnbp.network import COSTS, DTYPES, INITS
+from nnbp.network import DTYPES, INITS
 
 # A config is a few dozen lines; anything near this size is not one, and the cap bounds
 # the parser's work on a hostile file (a 64 KiB list parses in about 0.25 s).
@@ -38,110 +41,11 @@ _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 _short = reprlib.Repr()
 _short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring = 2, 6, 4, 40
 
+# Overrides: ["training.eta=0.5", ...] (the command line's --set) or {"training.eta": 0.5}.
+Overrides = Sequence[str] | Mapping[str, Any]
+
 REGULARIZATIONS = ("l2", "l1")
 KEEP = ("best", "last")
-
-
-# --- value checkers: raw YAML value -> clean value, or raise ValueError(expected) ------
-
-
-def _int(min_value: int) -> Any:
-    def check(v: Any) -> int:
-        if isinstance(v, bool) or not isinstance(v, int) or v < min_value:
-            raise ValueError(f"an integer >= {min_value}")
-        return v
-
-    return check
-
-
-def _positive_float(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float) or not (0 < v < float("inf")):
-        raise ValueError("a number > 0")
-    return float(v)
-
-
-def _float_at_least(low: float) -> Any:
-    def check(v: Any) -> float:
-        if isinstance(v, bool) or not isinstance(v, int | float) or not (low <= v < float("inf")):
-            raise ValueError(f"a number >= {low:g}")
-        return float(v)
-
-    return check
-
-
-def _fraction(v: Any) -> float:
-    if isinstance(v, bool) or not isinstance(v, int | float) or not (0 <= v < 1):
-        raise ValueError("a number in [0, 1)")
-    return float(v)
-
-
-def _names(options: Any) -> Any:
-    def check(v: Any) -> tuple[str, ...]:
-        if v is None:
-            return ()
-        if not isinstance(v, list | tuple) or any(
-            not isinstance(x, str) or x not in options for x in v
-        ):
-            raise ValueError("a list of names among " + ", ".join(sorted(options)))
-        return tuple(v)
-
-    return check
-
-
-def _bool(v: Any) -> bool:
-    if not isinstance(v, bool):
-        raise ValueError("true or false")
-    return v
-
-
-def _options(v: Any) -> dict[str, dict[str, float]] | None:
-    if v is None:
-        return None
-    if not isinstance(v, dict) or any(not isinstance(o, dict) for o in v.values()):
-        raise ValueError("a mapping of augmentation kinds to mappings of parameters")
-    return v
-
-
-def _choice(options: Any) -> Any:
-    def check(v: Any) -> str:
-        if not isinstance(v, str) or v not in options:
-            raise ValueError("one of " + ", ".join(sorted(options)))
-        return v
-
-    return check
-
-
-def _name(v: Any) -> str:
-    # The name becomes a directory under runs/: no separators, nothing hidden.
-    if not isinstance(v, str) or not v or v.startswith(".") or "/" in v or "\\" in v:
-        raise ValueError("a non-empty name without '/' that does not start with '.'")
-    if v == "latest":
-        raise ValueError("a name other than 'latest', which runs/latest uses")
-    return v
-
-
-def _optional_path(v: Any) -> str | None:
-    if v is None:
-        return None
-    if not isinstance(v, str) or not v:
-        raise ValueError("a file path (a string) or null")
-    return v
-
-
-def _path(v: Any) -> str:
-    if not isinstance(v, str) or not v:
-        raise ValueError("a directory path (a string)")
-    return v
-
-
-def _sizes(v: Any) -> tuple[int, ...]:
-    if (
-        not isinstance(v, list | tuple)
-        or len(v) < 2
-        or any(isinstance(n, bool) or not isinstance(n, int) or n < 1 for n in v)
-    ):
-        raise ValueError("a list of at least 2 positive integers, input first, e.g. [784, 30, 10]")
-    return tuple(v)
 
 
 def _key(default: Any, check: Any, doc: str) -> Any:
@@ -164,82 +68,108 @@ _Dumper.add_representer(
 class DataConfig:
     dataset: str = _key(
         "mnist",
-        _choice(DATASETS),
+        checks.choice(DATASETS),
         "a known dataset, fetched with `nnbp data fetch`: mnist or fashion-mnist",
     )
-    dir: str = _key("data", _path, "where datasets live: <dir>/<dataset>/ (relative to the cwd)")
-    train_images: str | None = _key(
-        None, _optional_path, "explicit IDX file of training images, instead of the dataset's"
+    dir: str = _key(
+        "data", checks.path, "where datasets live: <dir>/<dataset>/ (relative to the cwd)"
     )
-    train_labels: str | None = _key(None, _optional_path, "explicit IDX file of training labels")
-    test_images: str | None = _key(None, _optional_path, "explicit IDX file of test images")
-    test_labels: str | None = _key(None, _optional_path, "explicit IDX file of test labels")
+    train_images: str | None = _key(
+        None, checks.optional_path, "explicit IDX file of training images, instead of the dataset's"
+    )
+    train_labels: str | None = _key(
+        None, checks.optional_path, "explicit IDX file of training labels"
+    )
+    test_images: str | None = _key(None, checks.optional_path, "explicit IDX file of test images")
+    test_labels: str | None = _key(None, checks.optional_path, "explicit IDX file of test labels")
     validation_size: int = _key(
-        10000, _int(0), "the last N training images are held out for validation; 0: none"
+        10000, checks.integer(0), "the last N training images are held out for validation; 0: none"
     )
 
 
 @dataclass(frozen=True)
 class NetworkConfig:
     sizes: tuple[int, ...] = _key(
-        (784, 30, 10), _sizes, "neurons per layer, input first; ends must fit the data"
+        (784, 30, 10), checks.sizes, "neurons per layer, input first; ends must fit the data"
     )
     cost: str = _key(
         "quadratic",
-        _choice(COSTS),
+        checks.choice(COSTS),
         "quadratic, cross-entropy (sigmoid outputs) or log-likelihood (softmax outputs)",
     )
     init: str = _key(
-        "large", _choice(INITS), "large: w, b ~ N(0, 1); scaled: w ~ N(0, 1/n_in), b ~ N(0, 1)"
+        "large",
+        checks.choice(INITS),
+        "large: w, b ~ N(0, 1); scaled: w ~ N(0, 1/n_in), b ~ N(0, 1)",
     )
 
 
 @dataclass(frozen=True)
 class TrainingConfig:
-    epochs: int = _key(30, _int(1), "passes over the training data (at most, with stopping rules)")
-    mini_batch_size: int = _key(10, _int(1), "examples per gradient step (m)")
-    eta: float = _key(3.0, _positive_float, "learning rate (eta), > 0")
-    lmbda: float = _key(
-        0.0, _float_at_least(0.0), "regularisation strength lambda (n = training-set size); 0: none"
+    epochs: int = _key(
+        30, checks.integer(1), "passes over the training data (at most, with stopping rules)"
     )
-    regularization: str = _key("l2", _choice(REGULARIZATIONS), "l2 or l1, applied when lmbda > 0")
-    momentum: float = _key(0.0, _fraction, "momentum coefficient mu, 0 <= mu < 1; 0: plain SGD")
+    mini_batch_size: int = _key(10, checks.integer(1), "examples per gradient step (m)")
+    eta: float = _key(3.0, checks.positive_float, "learning rate (eta), > 0")
+    lmbda: float = _key(
+        0.0,
+        checks.float_at_least(0.0),
+        "regularisation strength lambda (n = training-set size); 0: none",
+    )
+    regularization: str = _key(
+        "l2", checks.choice(REGULARIZATIONS), "l2 or l1, applied when lmbda > 0"
+    )
+    momentum: float = _key(
+        0.0, checks.fraction, "momentum coefficient mu, 0 <= mu < 1; 0: plain SGD"
+    )
     halve_eta_after: int = _key(
-        0, _int(0), "halve eta after N epochs without a better validation accuracy; 0: never"
+        0,
+        checks.integer(0),
+        "halve eta after N epochs without a better validation accuracy; 0: never",
     )
     max_halvings: int = _key(
-        7, _int(1), "with halve_eta_after: stop after this many halvings (7: eta/128, the book's)"
+        7,
+        checks.integer(1),
+        "with halve_eta_after: stop after this many halvings (7: eta/128, the book's)",
     )
     early_stopping: int = _key(
-        0, _int(0), "stop after N epochs without a better validation accuracy; 0: never"
+        0, checks.integer(0), "stop after N epochs without a better validation accuracy; 0: never"
     )
     keep: str = _key(
-        "best", _choice(KEEP), "weights.npz holds the best validation epoch (best) or the last"
+        "best",
+        checks.choice(KEEP),
+        "weights.npz holds the best validation epoch (best) or the last",
     )
     augment: tuple[str, ...] = _key(
         (),
-        _names(AUGMENTATIONS),
+        checks.names(AUGMENTATIONS),
         "distortions of the training images, drawn afresh each epoch: shift, flip, affine, elastic",
     )
     augment_options: dict[str, dict[str, float]] = _key(
         None,
-        _options,
+        checks.options,
         "per kind, e.g. {elastic: {alpha: 34, sigma: 4}, affine: {rotate: 10, shift: 2,"
         " scale: 0.1}, shift: {max_shift: 1}, flip: {p: 0.5}}; unset: those defaults",
     )
     trace: bool = _key(
-        False, _bool, "record per-layer learning statistics (nnbp inspect's) in metrics.jsonl"
+        False,
+        checks.boolean,
+        "record per-layer learning statistics (nnbp inspect's) in metrics.jsonl",
     )
     blas_threads: int = _key(
-        0, _int(0), "BLAS threads for the SGD steps; 0: chosen from the shapes (1 for small ones)"
+        0,
+        checks.integer(0),
+        "BLAS threads for the SGD steps; 0: chosen from the shapes (1 for small ones)",
     )
-    seed: int = _key(0, _int(0), "seed of the one random generator (initialisation, shuffling)")
-    dtype: str = _key("float32", _choice(DTYPES), "floating point type: float32 or float64")
+    seed: int = _key(
+        0, checks.integer(0), "seed of the one random generator (initialisation, shuffling)"
+    )
+    dtype: str = _key("float32", checks.choice(DTYPES), "floating point type: float32 or float64")
 
 
 @dataclass(frozen=True)
 class Config:
-    name: str = _key("run", _name, "run name: the run directory is runs/<name>/")
+    name: str = _key("run", checks.name, "run name: the run directory is runs/<name>/")
     data: DataConfig = field(default_factory=DataConfig)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     training: TrainingConfig = field(default_factory=TrainingConfig)
@@ -262,6 +192,24 @@ class Config:
     def to_yaml(self) -> str:
         """The resolved config as YAML: block sections, lists on one line."""
         return yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False)
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, overrides: Overrides = ()) -> Config:
+        """Read a YAML config file, apply overrides, validate (see ``load``)."""
+        return load(path, overrides)
+
+    @classmethod
+    def from_dict(cls, raw: dict[str, Any], overrides: Overrides = (), *, name: str = "run"):
+        """Validate a dict of config keys (as in a YAML file), overrides applied.
+
+        ``name`` is the run name when the dict has none.
+        """
+        return from_dict(apply_overrides(raw, overrides), default_name=name)
+
+    def with_overrides(self, overrides: Overrides) -> Config:
+        """A new Config with ``overrides`` (``["training.eta=0.5"]`` or
+        ``{"training.eta": 0.5}``) applied and checked like the rest."""
+        return from_dict(apply_overrides(self.to_dict(), overrides), default_name=self.name)
 
     def digest(self) -> str:
         """SHA-256 of the resolved config (canonical JSON): says which config made a file."""
@@ -329,7 +277,7 @@ def from_dict(raw: Any, *, default_name: str = "run") -> Config:
                 raise _unknown(f"{section}.{key}")
             clean[key] = _check(f"{section}.{key}", fields[key].metadata["check"], value)
         sections[section] = cls(**clean)
-    name = _check("name", _name, raw.get("name", default_name))
+    name = _check("name", checks.name, raw.get("name", default_name))
     cfg = Config(name=name, **sections)
     _check_together(cfg)
     return cfg
@@ -380,13 +328,17 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return key.strip().split("."), parsed
 
 
-def apply_overrides(raw: Any, overrides: list[str]) -> dict[str, Any]:
-    """A copy of raw YAML data with each ``key.path=value`` override set."""
+def apply_overrides(raw: Any, overrides: Overrides) -> dict[str, Any]:
+    """A copy of raw YAML data with each override set: ``key.path=value`` strings (the
+    value parsed as YAML), or a mapping of key paths to values."""
     if raw is not None and not isinstance(raw, dict):
         raise ConfigError(f"expected a mapping of keys at the top level, got {type(raw).__name__}")
     out = dict(raw or {})
-    for text in overrides:
-        path, value = parse_override(text)
+    if isinstance(overrides, Mapping):
+        pairs = [(str(key).split("."), value) for key, value in overrides.items()]
+    else:
+        pairs = [parse_override(text) for text in overrides]
+    for path, value in pairs:
         dotted = ".".join(path)
         if dotted not in key_paths():
             raise _unknown(dotted)
@@ -400,7 +352,7 @@ def apply_overrides(raw: Any, overrides: list[str]) -> dict[str, Any]:
     return out
 
 
-def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+def load(path: str | Path, overrides: Overrides = ()) -> Config:
     """Read a YAML config file, apply ``--set`` overrides, validate.
 
     The run name defaults to the file's stem (configs/mnist.yaml -> mnist). Errors are
@@ -430,6 +382,6 @@ def load(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> Confi
     except RecursionError:
         raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
     try:
-        return from_dict(apply_overrides(raw, list(overrides)), default_name=path.stem)
+        return from_dict(apply_overrides(raw, overrides), default_name=path.stem)
     except ConfigError as e:
         raise ConfigError(f"{path}: {e}") from None

@@ -16,20 +16,29 @@ from nnbp.config import Config
 from nnbp.datasets import ROLES
 from nnbp.errors import ConfigError, DataError
 from nnbp.inputs import scale_images
+from nnbp.network import with_ones
 
 
 @dataclass
 class Split:
-    """One part of the data: x (n, n_in) floats in [0, 1] and integer labels (n,).
+    """One part of the data: ``x1`` (n, n_in + 1), the inputs as rows of floats in [0, 1]
+    with a last column of ones (the bias input, see network.py), and integer labels (n,).
 
-    ``x1``, when present, holds the same rows with a trailing column of ones, (n, n_in + 1),
-    and ``x`` is a view into it: the SGD step folds the biases into its matrix products
-    through that column, and gathering shuffled mini-batches from it is then one copy.
+    Gathering shuffled mini-batches from x1 is then one copy, and evaluation needs none.
     """
 
-    x: np.ndarray
+    x1: np.ndarray
     labels: np.ndarray
-    x1: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, x: np.ndarray, labels: np.ndarray) -> Split:
+        """A Split of the inputs x (n, n_in) and their labels (n,)."""
+        return cls(with_ones(x), np.asarray(labels))
+
+    @property
+    def x(self) -> np.ndarray:
+        """The inputs without the ones column, (n, n_in): a view into x1."""
+        return self.x1[:, :-1]
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -101,11 +110,16 @@ def load_splits(cfg: Config) -> Splits:
 
     dtype = cfg.training.dtype
     n_train = len(train_labels) - n_val
-    x1 = np.ones((n_train, n_in + 1), dtype=dtype)
-    scale_images(train_images[:n_train], dtype, out=x1[:, :-1])
-    train = Split(x1[:, :-1], train_labels[:n_train], x1)
+    train = _split(train_images[:n_train], train_labels[:n_train], dtype)
     validation = None
     if n_val:
-        validation = Split(scale_images(train_images[n_train:], dtype), train_labels[n_train:])
-    test = Split(scale_images(test_images, dtype), test_labels)
+        validation = _split(train_images[n_train:], train_labels[n_train:], dtype)
+    test = _split(test_images, test_labels, dtype)
     return Splits(train, validation, test, (image_shape[0], image_shape[1]), class_names(cfg))
+
+
+def _split(images: np.ndarray, labels: np.ndarray, dtype: str) -> Split:
+    """uint8 images (n, rows, cols) scaled straight into a Split's x1."""
+    x1 = np.ones((len(images), images.shape[1] * images.shape[2] + 1), dtype=dtype)
+    scale_images(images, dtype, out=x1[:, :-1])
+    return Split(x1, labels)

@@ -18,10 +18,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+
+import numpy as np
 
 from nnbp.errors import DataError
 from nnbp.idx import MAX_IDX_BYTES
@@ -249,13 +251,14 @@ def fetch(
 
     A file already present with the right decompressed SHA-256 is kept. Otherwise the
     sources are tried in order -- ``mirror`` (a directory or file/http/https URL holding
-    ``<name>/<file>``; callers pass ``os.environ.get(MIRROR_ENV)``), then the public
-    URLs -- and the first one that yields the right content wins. Returns role -> path.
+    ``<name>/<file>``; by default ``$NNBP_DATA_MIRROR``), then the public URLs -- and
+    the first one that yields the right content wins. Returns role -> path.
     Raises DataError naming the file and every source tried, with the reason for each.
     """
     dataset = get_dataset(name)
     paths = dataset_paths(name, root)
     say = progress or (lambda message: None)
+    mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
     directory = Path(root, dataset.name)
     try:
         directory.mkdir(parents=True, exist_ok=True)
@@ -279,3 +282,33 @@ def fetch(
         else:
             raise DataError(f"{dest}: could not fetch {label}; tried " + "; ".join(failures))
     return paths
+
+
+Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+
+
+def load(
+    name: str | Mapping[str, str | os.PathLike] = "mnist",
+    root: str | os.PathLike = "data",
+    *,
+    download: bool = True,
+) -> Arrays:
+    """``((train_images, train_labels), (test_images, test_labels))`` as NumPy arrays.
+
+    ``name`` is a known dataset (fetched into ``root/<name>/`` first unless ``download``
+    is False) or a mapping of the four roles (``train_images``, ``train_labels``,
+    ``test_images``, ``test_labels``) to IDX files. Images are uint8 (n, rows, cols),
+    labels integer classes (n,), as in ``keras.datasets.mnist.load_data()``.
+    """
+    from nnbp import idx
+
+    if isinstance(name, str):
+        paths = fetch(name, root) if download else dataset_paths(name, root)
+    else:
+        missing = [role for role in ROLES if role not in name]
+        if missing:
+            raise DataError(f"dataset files: no {missing[0]} given (expected {', '.join(ROLES)})")
+        paths = {role: Path(name[role]) for role in ROLES}
+    train = idx.read_pair(paths["train_images"], paths["train_labels"])
+    test = idx.read_pair(paths["test_images"], paths["test_labels"])
+    return train, test

@@ -1,21 +1,34 @@
-"""nnbp's exception classes.
+"""nnbp's exception classes and exit codes.
 
-The library raises these with a message that names the file, key or value at fault
-and what was expected; only ``cli.py`` turns them into ``Error: ...`` lines and exit
+The library raises these with a message that names the file, key or value at fault and
+what was expected; only the command line turns them into ``Error: ...`` lines and exit
 codes. Anything else that escapes is a bug and keeps its traceback.
 """
+
+from __future__ import annotations
+
+import enum
+
+
+class ExitCode(enum.IntEnum):
+    """The exit codes of every ``nnbp`` command."""
+
+    OK = 0  # success
+    ERROR = 1  # bad data or files; predict: some image could not be read; gradcheck: failed
+    USAGE = 2  # a usage or config mistake
+    INTERRUPTED = 130  # Ctrl-C or SIGTERM (a training run can be resumed)
 
 
 class NnbpError(Exception):
     """Base class of every error nnbp reports to the user."""
 
-    exit_code = 1
+    exit_code = ExitCode.ERROR
 
 
 class UsageError(NnbpError):
-    """The command was asked for something it cannot do as asked (exit code 2)."""
+    """The command was asked for something it cannot do as asked."""
 
-    exit_code = 2
+    exit_code = ExitCode.USAGE
 
 
 class ConfigError(UsageError):
@@ -26,9 +39,27 @@ class DataError(NnbpError):
     """A data file is missing, malformed, or does not match what was expected."""
 
 
+class ImageError(DataError):
+    """An image file is missing, not an image, unreadable or too large."""
+
+
 class ModelFileError(NnbpError):
     """A weights file is missing, malformed, or not one nnbp wrote."""
 
 
 class RunError(NnbpError):
     """A run directory cannot be created, read or written."""
+
+
+class Interrupted(NnbpError):
+    """Training was stopped by Ctrl-C or SIGTERM; the run can be resumed."""
+
+    exit_code = ExitCode.INTERRUPTED
+
+
+class Diverged(NnbpError):
+    """The cost became NaN or infinite."""
+
+
+class MissingExtra(NnbpError):
+    """An optional dependency (such as matplotlib for ``nnbp plot``) is not installed."""

@@ -15,52 +15,22 @@ from typing import Any
 
 import numpy as np
 
-from nnbp.network import COSTS, OUTPUTS, Network, sigmoid_, sigmoid_prime_from_a
+from nnbp.network import Network, sigmoid_, sigmoid_prime_
+from nnbp.sgd import Regularization
 
 SATURATION = 0.02  # an activation within this of 0 or 1 counts as saturated
 
 
-@dataclass
-class Regularization:
-    """The regularisation term of the cost: (lmbda/2n) sum w^2 (l2) or (lmbda/n) sum |w| (l1)."""
-
-    lmbda: float = 0.0
-    kind: str = "l2"
-    n: int = 1
-
-    def cost(self, w: list[np.ndarray]) -> float:
-        if not self.lmbda:
-            return 0.0
-        if self.kind == "l2":
-            return self.lmbda / (2 * self.n) * sum(float((wl**2).sum()) for wl in w)
-        return self.lmbda / self.n * sum(float(np.abs(wl).sum()) for wl in w)
-
-    def gradient(self, wl: np.ndarray) -> np.ndarray:
-        if not self.lmbda:
-            return np.zeros_like(wl)
-        return self.lmbda / self.n * (wl if self.kind == "l2" else np.sign(wl))
-
-
-def deltas(net: Network, x: np.ndarray, y: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """(activations [x, a^2, ..., a^L], delta^l = dC_x/dz^l per example, (m, n_l) each).
-
-    The same BP1 and BP2 as ``Network.backprop``, kept per example instead of summed.
-    """
-    acts = net.activations(x)
-    out = [COSTS[net.cost].delta(acts[-1], y)]  # BP1
-    for l in range(len(net.params) - 1, 0, -1):
-        out.insert(0, (out[0] @ net.w[l]) * sigmoid_prime_from_a(acts[l]))  # BP2
-    return acts, out
-
-
 def _cost_from_z(net: Network, l: int, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-example cost C_x when layer l's weighted input is z (m, n_l): forward from there."""
+    """Per-example cost C_x when layer l's weighted input is z (m, n_l): forward from there.
+
+    The layers above l are a network of their own, fed sigma(z) (or the output).
+    """
     last = len(net.params) - 1
-    a = OUTPUTS[net.output](z.copy()) if l == last else sigmoid_(z.copy())
-    for k in range(l + 1, last + 1):
-        z_next = a @ net.w[k].T + net.b[k]
-        a = OUTPUTS[net.output](z_next) if k == last else sigmoid_(z_next)
-    return COSTS[net.cost].fn(a, y)
+    if l == last:
+        return net.cost_fn.fn(net.output_fn(z.copy()), y)
+    above = Network(net.w[l + 1 :], net.b[l + 1 :], net.cost)
+    return net.cost_fn.fn(above.feedforward(sigmoid_(z.copy())), y)
 
 
 @dataclass
@@ -130,12 +100,11 @@ def _gradcheck(
                   net.cost)  # fmt: skip
     x = x.astype(np.float64)
     y = y.astype(np.float64)
-    nabla_b, nabla_w = net.backprop(x, y)
-    acts, delta = deltas(net, x, y)
+    ws = net.trace(x, y)  # backprop: per-example deltas, summed gradients
+    m = len(x)
 
     def cost() -> float:
-        data = float(COSTS[net.cost].fn(net.feedforward(x), y).mean())
-        return data + reg.cost(net.w)
+        return float(net.cost_fn.fn(net.feedforward(x), y).mean()) + reg.cost(net.w)
 
     def central(array: np.ndarray, index: tuple[int, ...], step: float, f: Any) -> float:
         old = array[index]
@@ -156,15 +125,18 @@ def _gradcheck(
         if layers and l + 1 not in layers:
             continue
         w, b = net.w[l], net.b[l]  # views: perturbing them perturbs the network
-        grad_w = nabla_w[l] + reg.gradient(w)
-        worst_b = _worst([(numeric(b, (j,)), nabla_b[l][j]) for j in range(len(b))])
+        grad_w = (
+            ws.nabla_w[l] / m + reg.gradient(net.params[l], np.empty_like(net.params[l]))[:, :-1]
+        )
+        grad_b = ws.nabla_b[l] / m
+        worst_b = _worst([(numeric(b, (j,)), grad_b[j]) for j in range(len(b))])
         picks = _sample(w.shape, max_entries, rng)
         if reg.lmbda and reg.kind == "l1":
             # |w| has a kink at 0: a difference across it measures no derivative.
             picks = [i for i in picks if abs(w[i]) > h]
         worst_w = _worst([(numeric(w, i), grad_w[i]) for i in picks])
         # dC/dz: BP1/BP2 give dC_x/dz^l for each example; perturb z^l of one example.
-        z = acts[l] @ w.T + b
+        z = (x if l == 0 else ws.a[l]) @ w.T + b
         pairs = []
         for i, j in _sample(z.shape, max_entries, rng):
             zi, yi = z[i : i + 1].copy(), y[i : i + 1]
@@ -172,7 +144,7 @@ def _gradcheck(
             def cost_x(zi: np.ndarray = zi, yi: np.ndarray = yi, l: int = l) -> float:
                 return float(_cost_from_z(net, l, zi, yi)[0])
 
-            pairs.append((numeric(zi, (0, j), cost_x), delta[l][i, j]))
+            pairs.append((numeric(zi, (0, j), cost_x), ws.delta[l][i, j]))
         worst_z = _worst(pairs)
         results.append(LayerCheck(l + 1, w.shape, worst_b, worst_w, worst_z, len(picks)))
     return results
@@ -194,21 +166,23 @@ def layer_stats(net: Network, x: np.ndarray, y: np.ndarray) -> list[dict[str, An
     ``grad_b_norm``: norms of the mean gradient dC/dw^l and dC/db^l (chapter 5's speed
     of learning of the layer).
     """
-    nabla_b, nabla_w = net.backprop(x, y)
-    acts, delta = deltas(net, x, y)
+    ws = net.trace(x, y)  # k = 1: per-example deltas, gradients summed over the m examples
+    m = len(x)
     last = len(net.params) - 1
     rows = []
     for l in range(last + 1):
-        a = acts[l + 1]
+        a = ws.a[l + 1]
         softmax = l == last and net.output == "softmax"
         rows.append(
             {
                 "layer": l + 1,
-                "delta_norm": float(np.linalg.norm(delta[l], axis=1).mean()),
-                "mean_sigma_prime": None if softmax else float(sigmoid_prime_from_a(a).mean()),
+                "delta_norm": float(np.linalg.norm(ws.delta[l], axis=1).mean()),
+                "mean_sigma_prime": None
+                if softmax
+                else float(sigmoid_prime_(a, np.empty_like(a)).mean()),
                 "saturated": float(((a < SATURATION) | (a > 1 - SATURATION)).mean()),
-                "grad_w_norm": float(np.linalg.norm(nabla_w[l])),
-                "grad_b_norm": float(np.linalg.norm(nabla_b[l])),
+                "grad_w_norm": float(np.linalg.norm(ws.nabla_w[l])) / m,
+                "grad_b_norm": float(np.linalg.norm(ws.nabla_b[l])) / m,
             }
         )
     return rows

@@ -1,7 +1,7 @@
 """How well a network does on labelled data: accuracy, cost, confusion, per-class scores.
 
-Everything starts from the network's outputs on the whole set, computed in large
-matrix batches (``outputs``); the scores are then counting over integer labels.
+Everything starts from the network's outputs on the whole set (``Network.feedforward``,
+in large matrix batches); the scores are then counting over integer labels.
 """
 
 from __future__ import annotations
@@ -10,19 +10,11 @@ from typing import Any
 
 import numpy as np
 
-from nnbp.network import COSTS, Network
+from nnbp.costs import COSTS
 
 # Outputs are computed in chunks this large: big enough for fast matrix products, small
 # enough that a (chunk, 784) float32 block and its activations stay around 30-60 MB.
 EVAL_BATCH = 10_000
-
-
-def outputs(net: Network, x: np.ndarray, batch: int = EVAL_BATCH) -> np.ndarray:
-    """Output activations a^L for every row of x (n, n_in), shape (n, n_L)."""
-    out = np.empty((len(x), net.sizes[-1]), dtype=net.dtype)
-    for start in range(0, len(x), batch):
-        out[start : start + batch] = net.feedforward(x[start : start + batch])
-    return out
 
 
 def one_hot(labels: np.ndarray, n_classes: int, dtype: np.dtype | type) -> np.ndarray:
@@ -88,14 +80,12 @@ def per_class(confusion: np.ndarray, class_names: list[str]) -> list[dict[str, A
     return rows
 
 
-def confident_errors(
-    net: Network, x: np.ndarray, labels: np.ndarray, n: int
-) -> list[dict[str, Any]]:
-    """The ``n`` wrongly classified rows of x with the highest probability on the wrong class.
+def confident_errors(p: np.ndarray, labels: np.ndarray, n: int) -> list[dict[str, Any]]:
+    """The ``n`` wrongly classified rows of the probabilities p (n, k) with the highest
+    probability on the wrong class.
 
-    Each: ``index`` (row of x), ``label`` (true), ``predicted``, ``confidence``.
+    Each: ``index`` (row), ``label`` (true), ``predicted``, ``confidence``.
     """
-    p = probabilities(outputs(net, x))
     predicted = p.argmax(axis=1)
     wrong = np.flatnonzero(predicted != labels)
     confidence = p[wrong, predicted[wrong]]
@@ -109,22 +99,3 @@ def confident_errors(
         }
         for i in order
     ]
-
-
-def report(
-    net: Network, x: np.ndarray, labels: np.ndarray, class_names: list[str]
-) -> dict[str, Any]:
-    """Everything ``nnbp evaluate`` shows, as JSON-able data.
-
-    Keys: ``accuracy``, ``cost`` (mean, the network's own cost function), ``n``,
-    ``confusion`` (list of lists, rows = true class), ``per_class`` (list of objects).
-    """
-    a = outputs(net, x)
-    confusion = confusion_matrix(labels, a.argmax(axis=1), net.sizes[-1])
-    return {
-        "accuracy": accuracy(a, labels),
-        "cost": mean_cost(net.cost, a, labels),
-        "n": int(len(labels)),
-        "confusion": confusion.tolist(),
-        "per_class": per_class(confusion, class_names),
-    }

@@ -25,9 +25,10 @@ import numpy as np
 
 from nnbp import __version__
 from nnbp.atomic import atomic_write_npz
+from nnbp.costs import COSTS
 from nnbp.errors import ModelFileError
 from nnbp.inputs import SCALING
-from nnbp.network import COSTS, Network
+from nnbp.network import Network
 
 FORMAT = "nnbp-weights"
 FORMAT_VERSION = 1

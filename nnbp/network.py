@@ -1,35 +1,43 @@
 """Fully-connected sigmoid networks: feedforward and backpropagation (Nielsen, ch. 2-3).
 
 Orientation: examples are the *rows* of a matrix, as in scikit-learn, so a mini-batch of
-m examples is ``x`` with shape (m, n_in) and the activations of layer l are ``a`` with
-shape (m, n_l). The weights keep the book's orientation: ``w[l]`` has shape
-(n_out, n_in), one row per neuron of the layer it feeds, so the book's
-``z = w a + b`` for one column vector becomes ``z = a @ w.T + b`` for a stack of rows.
+m examples is ``x`` with shape (m, n_in) and the activations of a layer with n neurons
+are (m, n). The weights keep the book's orientation: ``w[l]`` has shape (n_out, n_in),
+one row per neuron of the layer it feeds, so the book's ``z = w a + b`` for one column
+vector becomes ``z = a @ w.T + b`` for a stack of rows.
 
-Indexing departs from the book: the book numbers layers from 1 (the input) and its
-first weight matrix is w^2; here ``w[0]`` and ``b[0]`` feed the first hidden layer, and
-``w[-1]``, ``b[-1]`` the output layer L.
+Indexing departs from the book: the book numbers layers from 1 (the input) and its first
+weight matrix is w^2; here ``w[0]`` and ``b[0]`` feed the first hidden layer, ``w[-1]``
+and ``b[-1]`` the output layer L, and ``delta[l]`` is the error of the layer ``w[l]``
+feeds.
 
-Storage: each layer's weights and biases live in one array ``params[l]`` of shape
-(n_out, n_in + 1), the bias as the last column; ``w[l]`` and ``b[l]`` are views into
-it. One array per layer lets the optimiser update weights and biases together.
+Biases ride along with the weights: each layer's ``[w b]`` is one array ``params[l]`` of
+shape (n_out, n_in + 1), ``w[l]`` and ``b[l]`` being views into it, and every activation
+that enters a layer carries a last column of ones. Then ``a @ [w b].T`` is ``a @ w.T + b``
+and ``delta.T @ a`` is ``[nabla_w nabla_b]``: BP3 and BP4 in one matrix product, and the
+optimiser updates weights and biases in one call.
 
-No I/O and no printing here: this module is the maths. The fast training step, with its
-preallocated buffers, is ``sgd.SGD``; ``Network.backprop`` is the plain reference it
-is tested against.
+``backprop`` below is the only feedforward and the only backward pass in nnbp: training,
+``Network.backprop``, the gradient check and ``nnbp inspect`` all call it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 import numpy as np
 
+from nnbp.costs import COSTS
+
 # --- Activations -------------------------------------------------------------------------
+# Each works in place on z and returns it. ``one`` is 1, or an array of ones shaped like z:
+# for the small arrays of a mini-batch step a NumPy call with an array operand costs about
+# half one with a scalar, which is converted on every call.
 
 
-def sigmoid_(z: np.ndarray) -> np.ndarray:
-    """The logistic function 1 / (1 + exp(-z)), computed in place in z; returns z.
+def sigmoid_(z: np.ndarray, one: Any = 1) -> np.ndarray:
+    """The logistic function 1 / (1 + exp(-z)), in place in z; returns z.
 
     For z below about -88 (float32) exp(-z) overflows to inf and the result is exactly 0,
     the right limit; callers silence that expected overflow with ``np.errstate``. (The
@@ -38,18 +46,12 @@ def sigmoid_(z: np.ndarray) -> np.ndarray:
     """
     np.negative(z, out=z)
     np.exp(z, out=z)
-    z += 1
+    np.add(z, one, out=z)
     np.reciprocal(z, out=z)
     return z
 
 
-def sigmoid(z: np.ndarray) -> np.ndarray:
-    """sigma(z) elementwise, in z's dtype, as a new array."""
-    with np.errstate(over="ignore"):
-        return sigmoid_(np.array(z, dtype=z.dtype, copy=True))
-
-
-def softmax_(z: np.ndarray) -> np.ndarray:
+def softmax_(z: np.ndarray, one: Any = 1) -> np.ndarray:
     """Softmax over each row of z (m, n), in place; returns z.
 
     Subtracting each row's maximum first (the log-sum-exp trick) keeps exp from
@@ -61,102 +63,20 @@ def softmax_(z: np.ndarray) -> np.ndarray:
     return z
 
 
-def sigmoid_prime_from_a(a: np.ndarray) -> np.ndarray:
-    """sigma'(z) computed from a = sigma(z): sigma'(z) = a (1 - a)."""
-    return a * (1 - a)
+def sigmoid(z: np.ndarray) -> np.ndarray:
+    """sigma(z) elementwise, in z's dtype, as a new array."""
+    with np.errstate(over="ignore"):
+        return sigmoid_(np.array(z, dtype=z.dtype, copy=True))
 
 
-OUTPUTS: dict[str, Callable[[np.ndarray], np.ndarray]] = {"sigmoid": sigmoid_, "softmax": softmax_}
+def sigmoid_prime_(a: np.ndarray, out: np.ndarray, one: Any = 1) -> np.ndarray:
+    """sigma'(z) into ``out``, from a = sigma(z): sigma'(z) = a (1 - a). Returns out."""
+    np.subtract(one, a, out=out)
+    np.multiply(out, a, out=out)
+    return out
 
 
-# --- Costs -------------------------------------------------------------------------------
-# Each cost is a small object, as in the book's network2.py: ``fn`` (the cost C_x of each
-# example) and ``delta`` (BP1, the output error delta^L), plus ``output``, the output
-# layer's activation the cost goes with. ``delta`` takes the output activation a^L
-# rather than z^L because sigma'(z^L) = a^L (1 - a^L): no need to keep z.
-# ``delta_into`` is the same BP1, times a factor k, written into a preallocated buffer
-# with as few NumPy calls as possible: the training step's version. k comes as an array
-# shaped like a, every entry the factor: with an array operand a NumPy call on a small
-# array costs about half what it costs with a scalar, which must be converted each time.
-
-
-def _clip(a: np.ndarray) -> np.ndarray:
-    # Keeps log() finite: an output that rounded to exactly 0 or 1 costs what the
-    # nearest representable value would, instead of inf (never patched with nan_to_num).
-    info = np.finfo(a.dtype)
-    return np.clip(a, info.tiny, 1 - info.epsneg)
-
-
-class QuadraticCost:
-    """C_x = 1/2 ||a^L - y||^2 (chapters 1 and 2), with sigmoid outputs."""
-
-    name = "quadratic"
-    output = "sigmoid"
-
-    @staticmethod
-    def fn(a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Per-example cost, shape (m,), for outputs a and one-hot targets y, both (m, n_L)."""
-        diff = a - y
-        return 0.5 * np.einsum("ij,ij->i", diff, diff)
-
-    @staticmethod
-    def delta(a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """BP1: delta^L = (a^L - y) * sigma'(z^L), shape (m, n_L)."""
-        return (a - y) * sigmoid_prime_from_a(a)
-
-    @staticmethod
-    def delta_into(a: np.ndarray, y: np.ndarray, k: np.ndarray, out: np.ndarray, tmp: np.ndarray):
-        np.multiply(a, k, out=tmp)
-        np.subtract(k, tmp, out=tmp)  # k (1 - a)
-        np.multiply(tmp, a, out=tmp)  # k sigma'(z)
-        np.subtract(a, y, out=out)
-        np.multiply(out, tmp, out=out)
-
-
-class CrossEntropyCost:
-    """C_x = -sum_j [y_j ln a_j + (1 - y_j) ln(1 - a_j)] (chapter 3), with sigmoid outputs.
-
-    Its BP1 has no sigma'(z^L) factor, so saturated output neurons still learn fast.
-    """
-
-    name = "cross-entropy"
-    output = "sigmoid"
-
-    @staticmethod
-    def fn(a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        a = _clip(a)
-        return -np.einsum("ij,ij->i", y, np.log(a)) - np.einsum("ij,ij->i", 1 - y, np.log1p(-a))
-
-    @staticmethod
-    def delta(a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """BP1: delta^L = a^L - y."""
-        return a - y
-
-    @staticmethod
-    def delta_into(a: np.ndarray, y: np.ndarray, k: np.ndarray, out: np.ndarray, tmp: np.ndarray):
-        np.subtract(a, y, out=out)
-        np.multiply(out, k, out=out)
-
-
-class LogLikelihoodCost:
-    """C_x = -ln a^L_y (chapter 3), with a softmax output layer."""
-
-    name = "log-likelihood"
-    output = "softmax"
-
-    @staticmethod
-    def fn(a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        return -np.log(_clip(np.einsum("ij,ij->i", a, y)))
-
-    @staticmethod
-    def delta(a: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """BP1 for softmax and log-likelihood: delta^L = a^L - y."""
-        return a - y
-
-    delta_into = CrossEntropyCost.delta_into
-
-
-COSTS: dict[str, type] = {c.name: c for c in (QuadraticCost, CrossEntropyCost, LogLikelihoodCost)}
+OUTPUTS: dict[str, Callable[..., np.ndarray]] = {"sigmoid": sigmoid_, "softmax": softmax_}
 
 
 # --- Initialisation ----------------------------------------------------------------------
@@ -187,23 +107,107 @@ INITS: dict[str, Initialiser] = {"large": init_large, "scaled": init_scaled}
 DTYPES = {"float32": np.float32, "float64": np.float64}
 
 
+# --- Backpropagation ---------------------------------------------------------------------
+
+
+class Workspace:
+    """The arrays backprop writes for a mini-batch of m examples, allocated once.
+
+    For a network with layer sizes n_0 (input), n_1, ..., n_L:
+    ``a[l]`` (l >= 1): the activation of layer l, (m, n_l), contiguous, where the
+    elementwise work happens (about 2-3 times faster than on a strided view); ``a1[l]``:
+    the same with its column of ones, (m, n_l + 1), the input of the next layer (``a1[0]``
+    is the mini-batch itself, set by backprop); ``delta[l]``, ``tmp[l]``: (m, n_(l+1));
+    ``nabla[l]``: [nabla_w nabla_b] of ``params[l]``, (n_(l+1), n_l + 1), with the views
+    ``nabla_w[l]`` and ``nabla_b[l]``, all views into the one array ``nabla_flat``;
+    ``one[l]``: ones shaped like ``a[l]``.
+    """
+
+    def __init__(self, sizes: Sequence[int], m: int, dtype: Any, *, backward: bool = True):
+        self.m = m
+        self.a = [np.empty(0, dtype)] + [np.empty((m, n), dtype) for n in sizes[1:]]
+        self.a1 = [np.empty(0, dtype)] + [np.ones((m, n + 1), dtype) for n in sizes[1:-1]]
+        self.a1_body = [self.a1[0]] + [a1[:, :-1] for a1 in self.a1[1:]]
+        if not backward:  # feedforward alone, on large batches: plain 1 is as fast
+            self.one = [1] * len(sizes)
+            return
+        self.one = [np.empty(0, dtype)] + [np.ones((m, n), dtype) for n in sizes[1:]]
+        self.delta = [np.empty((m, n), dtype) for n in sizes[1:]]
+        self.delta_T = [d.T for d in self.delta]
+        self.tmp = [np.empty((m, n), dtype) for n in sizes[1:]]
+        self.nabla_flat, self.nabla = layered(sizes, dtype)
+        self.nabla_w = [g[:, :-1] for g in self.nabla]
+        self.nabla_b = [g[:, -1] for g in self.nabla]
+
+
+def feedforward(net: Network, ws: Workspace, x1: np.ndarray) -> np.ndarray:
+    """Every layer's activation for the rows of x1 (m, n_in + 1, last column ones) into ws.
+
+    Returns a^L, ``ws.a[-1]``, (m, n_L). z^l is computed where a^l goes and turned into
+    a^l in place: backprop needs only a^l, since sigma'(z^l) = a^l (1 - a^l).
+    """
+    a, a1, one, wb_T = ws.a, ws.a1, ws.one, net.params_T
+    a1[0] = x1
+    L = len(wb_T)
+    for l in range(1, L):
+        z = np.dot(a1[l - 1], wb_T[l - 1], out=a[l])  # z = w a + b (the ones column adds b)
+        sigmoid_(z, one[l])  # a = sigma(z), in z's place
+        np.copyto(ws.a1_body[l], z)  # the input of the next layer, with its ones column
+    z = np.dot(a1[L - 1], wb_T[L - 1], out=a[L])
+    return net.output_fn(z, one[L])  # the cost's output activation
+
+
+def backprop(net: Network, ws: Workspace, x1: np.ndarray, y: np.ndarray, k: np.ndarray) -> None:
+    """BP1-BP4 over a whole mini-batch: k times the gradient of the cost, into ``ws.nabla``.
+
+    x1: (m, n_in + 1) the examples as rows with a last column of ones; y: (m, n_L) one-hot
+    targets; k: (m, n_L), every entry the factor (1/m: the gradient of the mean cost).
+    Afterwards ``ws.delta[l]`` holds k dC_x/dz of each example and ``ws.nabla_w[l]``,
+    ``ws.nabla_b[l]`` their sums over the mini-batch. No regularisation term here.
+    """
+    a, a1, delta, delta_T, tmp, one, w = ws.a, ws.a1, ws.delta, ws.delta_T, ws.tmp, ws.one, net.w
+    feedforward(net, ws, x1)
+    L = len(w) - 1  # delta[L] is the output layer's error
+    # BP1: the output error delta^L = dC/da^L * sigma'(z^L), times k.
+    net.cost_fn.delta(a[-1], y, k, delta[L], tmp[L])
+    for l in range(L, 0, -1):
+        # BP3 and BP4 in one product: nabla_w = delta a^T summed over the examples and,
+        # through the ones column of a1, nabla_b = the sum of delta.
+        np.dot(delta_T[l], a1[l], out=ws.nabla[l])
+        # BP2: delta^(l-1) = (w^T delta^l) * sigma'(z^(l-1)); examples as rows: delta @ w.
+        np.dot(delta[l], w[l], out=delta[l - 1])
+        np.multiply(delta[l - 1], sigmoid_prime_(a[l], tmp[l - 1], one[l]), out=delta[l - 1])
+    np.dot(delta_T[0], x1, out=ws.nabla[0])  # BP3 and BP4 for the first layer
+
+
+# --- The network -------------------------------------------------------------------------
+
+
 class Network:
     """A fully-connected network: sigmoid hidden layers, the cost's output layer.
 
-    ``w[l]``: (sizes[l+1], sizes[l]); ``b[l]``: (sizes[l+1],); all of one float dtype.
+    ``w[l]``: (sizes[l+1], sizes[l]); ``b[l]``: (sizes[l+1],); all of one float dtype,
+    views into ``params[l]`` = [w b], itself a view into ``flat``, every parameter in one
+    array (so that an update is one NumPy call). The parameters are only ever changed in
+    place, so the views stay valid.
     """
 
     def __init__(self, w: list[np.ndarray], b: list[np.ndarray], cost: str = "quadratic"):
-        self.params = [
-            np.concatenate([wl, np.asarray(bl, dtype=wl.dtype)[:, None]], axis=1)
-            for wl, bl in zip(w, b, strict=True)
-        ]
+        sizes = [w[0].shape[1]] + [wl.shape[0] for wl in w]
+        self.flat, self.params = layered(sizes, w[0].dtype)
+        for p, wl, bl in zip(self.params, w, b, strict=True):
+            p[:, :-1], p[:, -1] = wl, bl
+        self.w = [p[:, :-1] for p in self.params]
+        self.b = [p[:, -1] for p in self.params]
+        self.params_T = [p.T for p in self.params]
         self.cost = cost
+        self.cost_fn = COSTS[cost]
+        self.output_fn = OUTPUTS[self.cost_fn.output]
 
     @classmethod
     def create(
         cls,
-        sizes: list[int] | tuple[int, ...],
+        sizes: Sequence[int],
         rng: np.random.Generator,
         *,
         init: str = "large",
@@ -224,16 +228,6 @@ class Network:
         return cls(w, b, cost)
 
     @property
-    def w(self) -> list[np.ndarray]:
-        """Weight matrices (views into params): w[l] is (sizes[l+1], sizes[l])."""
-        return [p[:, :-1] for p in self.params]
-
-    @property
-    def b(self) -> list[np.ndarray]:
-        """Bias vectors (views into params): b[l] is (sizes[l+1],)."""
-        return [p[:, -1] for p in self.params]
-
-    @property
     def sizes(self) -> list[int]:
         """Layer sizes, input first: [n_in, hidden..., n_classes]."""
         return [self.params[0].shape[1] - 1] + [p.shape[0] for p in self.params]
@@ -245,58 +239,76 @@ class Network:
     @property
     def output(self) -> str:
         """The output layer's activation: ``sigmoid`` or ``softmax`` (set by the cost)."""
-        return COSTS[self.cost].output
+        return self.cost_fn.output
 
-    def activations(self, x: np.ndarray) -> list[np.ndarray]:
-        """[a^1 = x, a^2, ..., a^L], each (m, n_l): every layer's activation, kept for BP2-BP4."""
-        acts = [x]
-        last = len(self.params) - 1
+    def workspace(self, m: int) -> Workspace:
+        """Fresh buffers for backprop on mini-batches of m examples."""
+        return Workspace(self.sizes, m, self.dtype)
+
+    def feedforward(self, x: np.ndarray, batch: int = 10_000) -> np.ndarray:
+        """Output activations a^L, (n, n_L), for the rows of x, ``batch`` rows at a time.
+
+        x is (n, n_in), or (n, n_in + 1) with the column of ones already in place.
+        """
+        out = np.empty((len(x), self.sizes[-1]), self.dtype)
         with np.errstate(over="ignore"):
-            for l, p in enumerate(self.params):
-                z = acts[-1] @ p[:, :-1].T
-                z += p[:, -1]
-                acts.append(OUTPUTS[self.output](z) if l == last else sigmoid_(z))
-        return acts
-
-    def feedforward(self, x: np.ndarray) -> np.ndarray:
-        """Output activations a^L, shape (m, n_L), for inputs x of shape (m, n_in)."""
-        return self.activations(x)[-1]
+            for start in range(0, len(x), batch):
+                rows = x[start : start + batch]
+                if rows.shape[1] == self.sizes[0]:
+                    rows = with_ones(rows, self.dtype)
+                ws = Workspace(self.sizes, len(rows), self.dtype, backward=False)
+                out[start : start + batch] = feedforward(self, ws, rows)
+        return out
 
     def backprop(self, x: np.ndarray, y: np.ndarray) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Gradient of the mean cost over the mini-batch (x, y), by BP1-BP4.
+        """(nabla_b, nabla_w): the gradient of the mean cost over the mini-batch (x, y).
 
-        x: (m, n_in) inputs; y: (m, n_L) one-hot targets. Returns (nabla_b, nabla_w)
-        shaped like (b, w): nabla_b[l] = (1/m) sum_x delta^l (BP3) and
-        nabla_w[l] = (1/m) sum_x delta^l (a^(l-1))^T (BP4), each sum done as one matrix
-        product over the whole mini-batch. No regularisation term: the optimiser adds it.
+        x: (m, n_in) inputs; y: (m, n_L) one-hot targets; the result is shaped like (b, w).
         """
-        m = x.shape[0]
-        acts = self.activations(x)
-        w = self.w
-        nabla_b: list[np.ndarray] = [np.empty(0)] * len(w)
-        nabla_w: list[np.ndarray] = [np.empty(0)] * len(w)
-        delta = COSTS[self.cost].delta(acts[-1], y)  # BP1, (m, n_L)
-        for l in range(len(w) - 1, -1, -1):
-            if l < len(w) - 1:
-                # BP2: delta^l = (w^(l+1))^T delta^(l+1) * sigma'(z^l); with rows as
-                # examples the transpose moves to the other side: delta @ w.
-                delta = (delta @ w[l + 1]) * sigmoid_prime_from_a(acts[l + 1])
-            nabla_b[l] = delta.sum(axis=0) / m  # BP3
-            nabla_w[l] = (delta.T @ acts[l]) / m  # BP4
-        return nabla_b, nabla_w
+        ws = self.trace(x, y, 1 / len(x))
+        return ws.nabla_b, ws.nabla_w
 
-    def sgd_step(self, x: np.ndarray, y: np.ndarray, eta: float) -> None:
-        """One plain gradient-descent step on the mini-batch: w -= eta nabla_w, b -= eta nabla_b.
+    def trace(self, x: np.ndarray, y: np.ndarray, k: float = 1.0) -> Workspace:
+        """Backprop on (x, y) in fresh buffers, every intermediate kept: the workspace.
 
-        The reference form of the step (allocating, unregularised); training uses
-        ``sgd.SGD``, which is tested to take the same step.
+        With the default k = 1 its ``delta[l]`` are each example's dC_x/dz^l and its
+        ``nabla_w``, ``nabla_b`` the gradients summed over the examples.
         """
-        nabla_b, nabla_w = self.backprop(x, y)
-        eta = self.dtype.type(eta)  # a numpy scalar keeps float32 arrays float32
-        for w, b, nw, nb in zip(self.w, self.b, nabla_w, nabla_b, strict=True):
-            w -= eta * nw
-            b -= eta * nb
+        m = len(x)
+        ws = self.workspace(m)
+        factor = np.full((m, self.sizes[-1]), k, self.dtype)
+        with np.errstate(over="ignore"):
+            backprop(self, ws, with_ones(x, self.dtype), y.astype(self.dtype), factor)
+        return ws
 
     def copy(self) -> Network:
-        """An independent copy (e.g. the best epoch's weights)."""
+        """An independent copy of the network."""
         return Network(self.w, self.b, self.cost)
+
+
+def layered(sizes: Sequence[int], dtype: Any) -> tuple[np.ndarray, list[np.ndarray]]:
+    """One flat array of zeros and its views [w b] per layer, (sizes[l+1], sizes[l] + 1).
+
+    Each layer starts on a 64-byte boundary (the matrix kernels' cache-line alignment);
+    the few padding entries between layers stay zero.
+    """
+    shapes = [(n_out, n_in + 1) for n_in, n_out in zip(sizes[:-1], sizes[1:], strict=True)]
+    per_line = max(1, 64 // np.dtype(dtype).itemsize)
+    starts, total = [], 0
+    for rows, cols in shapes:
+        starts.append(total)
+        total += -(-rows * cols // per_line) * per_line
+    flat = np.zeros(total + per_line, dtype)
+    shift = (-flat.ctypes.data % 64) // flat.itemsize  # the first line boundary in flat
+    flat = flat[shift : shift + total]
+    return flat, [
+        flat[i : i + rows * cols].reshape(rows, cols)
+        for i, (rows, cols) in zip(starts, shapes, strict=True)
+    ]
+
+
+def with_ones(x: np.ndarray, dtype: Any = None) -> np.ndarray:
+    """x (m, n) -> (m, n + 1): the same rows with a last column of ones (the bias input)."""
+    out = np.ones((len(x), x.shape[1] + 1), dtype=dtype or x.dtype)
+    out[:, :-1] = x
+    return out

@@ -1,57 +1,108 @@
-"""The optimiser: one step of mini-batch stochastic gradient descent, made fast.
+"""Stochastic gradient descent: the update rule (chapter 1, with chapter 3's weight decay
+and momentum) and one epoch of mini-batches.
 
-``SGD.step`` is the matrix-based mini-batch step (BP1-BP4 over the whole mini-batch)
-written for speed: every buffer is allocated once, each layer's weights and biases are
-one array updated in one call, biases are folded into the matrix products through a
-column of ones, the learning rate is folded into BP1, and the step itself is generated
-as straight-line code for the network's depth (``_step_source``). ``Network.backprop``
-is the plain form it is tested against (tests/test_train.py).
+The gradient comes from ``network.backprop``, called with a workspace allocated once per
+mini-batch size and the factor eta/m folded into BP1, so the plain update is a single
+subtraction per layer. ``SGD.epoch`` is the engine's entry point: ``fit`` (train.py)
+calls it once per epoch, and ``make bench`` times it.
 """
 
 from __future__ import annotations
 
-import linecache
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
 import numpy as np
 
-from nnbp.network import COSTS, OUTPUTS, Network
+from nnbp.network import Network, Workspace, backprop, layered
 
-# A compiled step: (x (m, n_in + 1) with its ones column, y (m, n_L) one-hot) -> None.
-Step = Callable[[np.ndarray, np.ndarray], None]
+# Rows gathered (and augmented) at a time in an epoch: large enough that the per-call
+# overhead vanishes, small enough (1024 x 785 float32 = 3 MB) that the steps then read
+# their mini-batches from cache.
+CHUNK_ROWS = 1024
+
+# A mini-batch step whose largest matrix product has fewer multiply-adds than this runs
+# on one BLAS thread: below it a second thread gains little and, when anything else runs
+# on the machine, can cost far more (docs/BENCHMARKS.md has the measurements).
+PARALLEL_MIN_MACS = 2_000_000
+# Augmented chunks are made on a second thread while the steps run only when the steps
+# use one BLAS thread (a core is free) and their largest product has at least this many
+# multiply-adds: shorter steps do not leave the GIL to the worker long enough.
+BACKGROUND_MIN_MACS = 500_000
+
+Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
 
 
-class _Buffers:
-    """Every array one step on a mini-batch of m rows needs, allocated once.
+def step_macs(sizes: Sequence[int], mini_batch_size: int) -> int:
+    """Multiply-adds of a step's largest matrix product."""
+    return mini_batch_size * max(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
 
-    ``a[l]`` (l >= 1) is the activation entering layer l, (m, n_l + 1), its last column
-    held at 1 so that ``a[l] @ params[l].T`` adds the bias; ``h[l]`` (l >= 1) is the same
-    activation without that column, contiguous, where the elementwise work happens (the
-    same NumPy call on a strided view costs 2-3 times as much at these sizes); ``out``
-    is a^L (m, n_L); ``delta[l]`` and ``tmp[l]`` are (m, n_(l+1)); ``grad[l]`` is shaped
-    like params[l].
+
+def blas_threads(sizes: Sequence[int], mini_batch_size: int, configured: int = 0) -> int | None:
+    """BLAS threads for the SGD steps: ``configured`` when set, else 1 for small products,
+    else None (the library's default, all cores)."""
+    if configured:
+        return configured
+    return 1 if step_macs(sizes, mini_batch_size) < PARALLEL_MIN_MACS else None
+
+
+def background_augmentation(
+    sizes: Sequence[int], mini_batch_size: int, configured: int = 0
+) -> bool:
+    """Whether augmented chunks are best made on a second thread (BACKGROUND_MIN_MACS)."""
+    threads = blas_threads(sizes, mini_batch_size, configured)
+    return threads == 1 and step_macs(sizes, mini_batch_size) >= BACKGROUND_MIN_MACS
+
+
+@dataclass(frozen=True)
+class Regularization:
+    """The weight-decay part of the cost (chapter 3) and its gradient; biases are exempt.
+
+    L2: C_reg = (lmbda / 2n) sum w^2, gradient (lmbda / n) w; L1: C_reg = (lmbda / n)
+    sum |w|, gradient (lmbda / n) sgn(w); n is the size of the training set.
     """
 
-    def __init__(self, sizes: list[int], m: int, dtype: np.dtype) -> None:
-        self.a = [np.empty(0, dtype)] + [np.ones((m, n + 1), dtype) for n in sizes[1:-1]]
-        self.h = [np.empty(0, dtype)] + [np.empty((m, n), dtype) for n in sizes[1:-1]]
-        self.out = np.empty((m, sizes[-1]), dtype)
-        self.delta = [np.empty((m, n), dtype) for n in sizes[1:]]
-        self.tmp = [np.empty((m, n), dtype) for n in sizes[1:]]
-        pairs = zip(sizes[:-1], sizes[1:], strict=True)
-        self.grad = [np.empty((n_out, n_in + 1), dtype) for n_in, n_out in pairs]
+    lmbda: float = 0.0
+    kind: str = "l2"
+    n: int = 1
+
+    def cost(self, w: list[np.ndarray]) -> float:
+        """C_reg for the weight matrices ``w``, summed in float64."""
+        if not self.lmbda:
+            return 0.0
+        if self.kind == "l2":
+            total = sum(float(np.square(wl, dtype=np.float64).sum()) for wl in w)
+            return self.lmbda / (2 * self.n) * total
+        total = sum(float(np.abs(wl).sum(dtype=np.float64)) for wl in w)
+        return self.lmbda / self.n * total
+
+    def gradient(self, params: np.ndarray, out: np.ndarray, scale: float = 1.0) -> np.ndarray:
+        """scale * dC_reg / d[w b] of one layer's ``params`` into ``out``; returns out."""
+        c = params.dtype.type(scale * self.lmbda / self.n)
+        if self.kind == "l2":
+            np.multiply(params, c, out=out)
+        else:
+            np.sign(params, out=out)
+            out *= c
+        out[:, -1] = 0  # the bias column
+        return out
+
+
+class StopFlag:
+    """Set ``requested`` (e.g. from a signal handler) to stop training at the next check."""
+
+    requested: str = ""  # the name of what asked (e.g. "SIGINT"); "" while none has
 
 
 class SGD:
     """Mini-batch gradient descent on a Network, with optional momentum and L2/L1 decay.
 
-    Per step, with g the mean gradient of the cost over the mini-batch and n the size
-    of the training set (the book's chapter 3):
-    - plain: w -> w - eta g;
-    - L2 (``lmbda`` > 0): the gradient gains (lmbda / n) w, i.e. w -> (1 - eta lmbda/n) w - eta g;
-    - L1: the gradient gains (lmbda / n) sgn(w);
-    - momentum mu: v -> mu v - eta (g + decay term), w -> w + v (biases too).
-    Biases are never regularised.
+    Per step, with g the mean gradient of the cost over the mini-batch (the book's
+    chapter 3): plain w -> w - eta g; with regularisation g gains the term of
+    ``Regularization.gradient``; with momentum mu: v -> mu v - eta g, w -> w + v (biases
+    too).
     """
 
     def __init__(
@@ -65,17 +116,16 @@ class SGD:
         momentum: float = 0.0,
     ) -> None:
         self.net = net
-        self._k: dict[int, np.ndarray] = {}
-        self.eta = eta
-        self.n_train = n_train
-        self.lmbda = lmbda
-        self.regularization = regularization
+        self.regularization = Regularization(lmbda, regularization, n_train)
         self.momentum = momentum
-        self.velocity = [np.zeros_like(p) for p in net.params] if momentum else None
-        self._cost = COSTS[net.cost]
-        self._output = OUTPUTS[net.output]
-        self._steps: dict[int, Step] = {}
-        self._decay_tmp = [np.empty_like(p) for p in net.params] if lmbda else None
+        self.velocity: list[np.ndarray] | None = None
+        if momentum:  # v per layer, views into one array like the parameters
+            self._velocity_flat, self.velocity = layered(net.sizes, net.dtype)
+            self._velocity_flat.fill(0)
+        self._decay = [np.empty_like(p) for p in net.params] if lmbda else None
+        # Per mini-batch size m: the workspace and eta/m as an array shaped like a^L.
+        self._buffers: dict[int, tuple[Workspace, np.ndarray]] = {}
+        self.eta = eta
 
     @property
     def eta(self) -> float:
@@ -83,177 +133,151 @@ class SGD:
 
     @eta.setter
     def eta(self, eta: float) -> None:
-        # The compiled step for m rows reads eta/m from an array of its own (see _compile).
         self._eta = eta
-        for m, k in self._k.items():
-            k.fill(self._eta_over(m))
+        for m, (_, eta_over_m) in self._buffers.items():
+            eta_over_m.fill(self._eta_over(m))
 
     def _eta_over(self, m: int) -> np.generic:
         # A huge eta (a run meant to diverge) overflows float32 to inf, as it should.
         with np.errstate(over="ignore"):
             return self.net.dtype.type(self._eta / m)
 
-    def step(self, x: np.ndarray, y: np.ndarray) -> None:
-        """One step on the mini-batch x (m, n_in + 1), last column all ones, y (m, n_L) one-hot."""
-        self.compiled(len(x))(x, y)
-
-    def compiled(self, m: int) -> Step:
-        """The step function for mini-batches of exactly m rows (made on first use)."""
-        run = self._steps.get(m)
-        if run is None:
-            run = self._steps[m] = self._compile(m)
-        return run
-
-    def _compile(self, m: int) -> Step:
-        """The step for mini-batches of m rows: straight-line code over buffers bound once.
-
-        At mini-batch 10 a step is ~24 small NumPy calls of well under a microsecond each,
-        so the Python around them matters as much as the calls: loops over layers, list
-        indexing and attribute lookups measured ~10% of a [784, 30, 10] step. The step is
-        therefore generated as source for this network's depth (``_step_source``), every
-        buffer, view and function a local name of its namespace, and compiled once. The
-        parameter arrays are updated in place, never replaced, so the views stay valid.
-        """
-        net, buf = self.net, _Buffers(self.net.sizes, m, self.net.dtype)
-        params = net.params
-        # Constants as arrays of the operands' shape, not scalars: a NumPy call on a small
-        # array with a scalar operand costs about twice one with an array (0.7 vs 0.34 us
-        # for (10, 30) float32), the scalar being converted on every call.
-        k = self._k[m] = np.full(buf.out.shape, self._eta_over(m), net.dtype)
-        names: dict[str, object] = {
-            "matmul": np.matmul,
-            "negative": np.negative,
-            "exp": np.exp,
-            "add": np.add,
-            "reciprocal": np.reciprocal,
-            "subtract": np.subtract,
-            "multiply": np.multiply,
-            "copyto": np.copyto,
-            "output": self._output,
-            "delta_into": self._cost.delta_into,
-            "update": self._update,
-            "eta_m": k,
-            "one_out": np.ones_like(buf.out),
-        }
-        for l, p in enumerate(params):
-            names[f"p{l}"] = p
-            names[f"pt{l}"] = p.T  # z = a @ [w b].T
-            names[f"w{l}"] = p[:, :-1]  # BP2 uses w alone
-            names[f"d{l}"], names[f"dt{l}"] = buf.delta[l], buf.delta[l].T
-            names[f"t{l}"], names[f"g{l}"] = buf.tmp[l], buf.grad[l]
-        for l in range(1, len(params)):
-            # h[l] is where the elementwise work happens; it is then copied into a[l],
-            # whose last column holds the ones (a[0] is the mini-batch itself).
-            names[f"h{l}"], names[f"a{l}"], names[f"v{l}"] = buf.h[l], buf.a[l], buf.a[l][:, :-1]
-            names[f"one{l}"] = np.ones_like(buf.h[l])
-        names["out"] = buf.out
-        plain = not self.lmbda and self.velocity is None
-        source = _step_source(len(params), net.output == "sigmoid", plain)
-        filename = f"<nnbp.sgd step for {net.sizes}, m={m}>"
-        # Registered so that a traceback through the step shows its lines.
-        linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
-        exec(compile(source, filename, "exec"), names)  # noqa: S102 - our own generated code
-        return names["step"]  # type: ignore[return-value]
-
-    def _update(self, l: int, grad: np.ndarray) -> None:
-        p = self.net.params[l]
-        if self.lmbda:
-            # The decay term eta (lmbda/n) w, or eta (lmbda/n) sgn(w), on weights only.
-            t = self._decay_tmp[l]
-            c = self.net.dtype.type(self.eta * self.lmbda / self.n_train)
-            if self.regularization == "l2":
-                np.multiply(p, c, out=t)
-            else:
-                np.sign(p, out=t)
-                t *= c
-            t[:, -1] = 0
-            grad += t
-        if self.velocity is None:
-            p -= grad
+    def step(self, x1: np.ndarray, y: np.ndarray) -> None:
+        """One step on the mini-batch x1 (m, n_in + 1), last column ones, y (m, n_L) one-hot."""
+        m = len(x1)
+        buffers = self._buffers.get(m)
+        if buffers is None:
+            ws = self.net.workspace(m)
+            buffers = self._buffers[m] = (ws, np.full(ws.a[-1].shape, self._eta_over(m)))
+        ws, eta_over_m = buffers
+        backprop(self.net, ws, x1, y, eta_over_m)  # ws.nabla: eta times the mean gradient
+        if self._decay is None and self.velocity is None:
+            np.subtract(self.net.flat, ws.nabla_flat, out=self.net.flat)  # w -= eta nabla_w ...
         else:
-            v = self.velocity[l]
+            self._update(ws)
+
+    def _update(self, ws: Workspace) -> None:
+        """The update with weight decay and/or momentum (every layer at once where possible)."""
+        if self._decay is not None:
+            for p, g, t in zip(self.net.params, ws.nabla, self._decay, strict=True):
+                g += self.regularization.gradient(p, t, scale=self._eta)
+        if self.velocity is None:
+            self.net.flat -= ws.nabla_flat
+        else:
+            v = self._velocity_flat
             v *= self.net.dtype.type(self.momentum)
-            v -= grad
-            p += v
+            v -= ws.nabla_flat
+            self.net.flat += v
 
     def regularization_cost(self) -> float:
-        """The regularisation part of the cost: (lmbda/2n) sum w^2 (L2), (lmbda/n) sum |w| (L1)."""
-        if not self.lmbda:
-            return 0.0
-        w = self.net.w
-        if self.regularization == "l2":
-            total = sum(float(np.square(wl, dtype=np.float64).sum()) for wl in w)
-            return self.lmbda / (2 * self.n_train) * total
-        total = sum(float(np.abs(wl).sum(dtype=np.float64)) for wl in w)
-        return self.lmbda / self.n_train * total
+        """The regularisation part of the cost at the current weights."""
+        return self.regularization.cost(self.net.w)
+
+    def epoch(
+        self,
+        x1: np.ndarray,
+        y: np.ndarray,
+        mini_batch_size: int,
+        rng: np.random.Generator,
+        *,
+        on_batches: Callable[[int, int], None] | None = None,
+        augment: Augment | None = None,
+        stop: StopFlag | None = None,
+        background: bool = False,
+    ) -> bool:
+        """One epoch: shuffle the rows of x1 with ``rng``, then one step per mini-batch.
+
+        x1: (n, n_in + 1) training inputs with their ones column; y: (n, n_L) one-hot.
+        The shuffled rows are gathered CHUNK_ROWS at a time (a multiple of m, so the
+        mini-batches are consecutive slices of one permutation), augmented if asked, and
+        each mini-batch goes whole to ``step``: the only Python loop is over mini-batches.
+        The last mini-batch is smaller when m does not divide n. ``on_batches(done,
+        total)`` is called about a hundred times, and ``stop`` looked at as often; returns
+        False when a stop was requested before the epoch's end. With ``background`` (and
+        ``augment``) each chunk is augmented on a worker thread while the previous one
+        trains; the results are the same.
+        """
+        return _Epoch(self, x1, y, mini_batch_size, augment, background).run(rng, on_batches, stop)
 
 
-def _sigmoid_lines(z: str, one: str) -> list[str]:
-    # sigma(z) = 1 / (1 + exp(-z)) in place, the four calls of network.sigmoid_.
-    return [
-        f"negative({z}, out={z})",
-        f"exp({z}, out={z})",
-        f"add({z}, {one}, out={z})",
-        f"reciprocal({z}, out={z})",
-    ]
+class _Epoch:
+    """The chunk buffers of one epoch and the loop over its mini-batches."""
 
-
-def _step_source(n_layers: int, sigmoid_output: bool, plain: bool) -> str:
-    """Python source of ``step(x, y)`` for a network of n_layers weight layers.
-
-    Names (bound by ``SGD._compile``): p{l} the parameters [w b] of layer l, pt{l} their
-    transpose, w{l} the weights alone; h{l} the hidden activation (m, n) and a{l} the same
-    with its ones column, v{l} a view of a{l} without it; out the output activation;
-    d{l}, dt{l} (its transpose), t{l} and g{l} the delta, scratch and gradient of layer l;
-    one{l} and one_out arrays of ones shaped like h{l} and out; eta_m an array like out
-    filled with eta / m. For [784, 30, 10] with the quadratic cost and plain SGD it reads:
-
-        def step(x, y):
-            matmul(x, pt0, out=h1)
-            negative(h1, out=h1)
-            ... (sigma in place, then into a1)
-            matmul(a1, pt1, out=out)
-            ... (sigma)
-            delta_into(out, y, eta_m, d1, t1)
-            matmul(dt1, a1, out=g1)
-            matmul(d1, w1, out=d0)
-            subtract(one1, h1, out=t0)
-            multiply(t0, h1, out=t0)
-            multiply(d0, t0, out=d0)
-            subtract(p1, g1, out=p1)
-            matmul(dt0, x, out=g0)
-            subtract(p0, g0, out=p0)
-    """
-    last = n_layers - 1
-    lines = ["def step(x, y):", "# Forward: z = a @ [w b].T, sigma(z) in place, then into a."]
-    a = "x"
-    for l in range(1, n_layers):
-        lines += [
-            f"matmul({a}, pt{l - 1}, out=h{l})",
-            *_sigmoid_lines(f"h{l}", f"one{l}"),
-            f"copyto(v{l}, h{l})",
+    def __init__(
+        self, opt: SGD, x1: np.ndarray, y: np.ndarray, m: int, augment: Augment | None,
+        background: bool,
+    ) -> None:  # fmt: skip
+        self.opt, self.x1, self.y, self.m, self.augment = opt, x1, y, m, augment
+        n = len(x1)
+        self.chunk = m * max(1, CHUNK_ROWS // m)
+        self.starts = range(0, n, self.chunk)
+        self.rows_max = min(self.chunk, n)
+        self.worker = background and augment is not None
+        # (x, y) buffers for a chunk: two with a worker, which fills one while the steps
+        # read the other.
+        shape = (self.rows_max, x1.shape[1])
+        self.buffers = [
+            (np.ones(shape, x1.dtype), np.empty((self.rows_max, y.shape[1]), y.dtype))
+            for _ in range(2 if self.worker else 1)
         ]
-        a = f"a{l}"
-    lines.append(f"matmul({a}, pt{last}, out=out)")
-    lines += _sigmoid_lines("out", "one_out") if sigmoid_output else ["output(out)"]
-    lines += [
-        "# BP1, times eta/m: every later delta and gradient then carries that factor,",
-        "# so the update is a plain subtraction.",
-        f"delta_into(out, y, eta_m, d{last}, t{last})",
-    ]
-    for l in range(last, -1, -1):
-        a = f"a{l}" if l else "x"
-        lines += [
-            "# BP3 and BP4 in one product: the ones column of the input gives dC/db.",
-            f"matmul(dt{l}, {a}, out=g{l})",
+        # A full chunk's mini-batches are always the same views of its buffers: made once.
+        self.full = [self.batches(i, self.rows_max) for i in range(len(self.buffers))]
+        self.total = -(-n // m)
+
+    def fill(self, i: int, order: np.ndarray, rng: np.random.Generator) -> int:
+        """Chunk i (shuffled rows, augmented if asked) into its buffers; its row count."""
+        rows = order[self.starts[i] : self.starts[i] + self.chunk]
+        c = len(rows)
+        xc, yc = self.buffers[i % len(self.buffers)]
+        # mode="clip" lets take write straight into xc (the indices are valid). The rows
+        # come from the contiguous x1: take from a strided source is far slower.
+        self.x1.take(rows, axis=0, out=xc[:c], mode="clip")
+        if self.augment is not None:
+            xc[:c, :-1] = self.augment(xc[:c, :-1], rng)
+        self.y.take(rows, axis=0, out=yc[:c], mode="clip")
+        return c
+
+    def batches(self, i: int, c: int) -> list[tuple[np.ndarray, np.ndarray]]:
+        xc, yc = self.buffers[i % len(self.buffers)]
+        return [
+            (xc[k : min(k + self.m, c)], yc[k : min(k + self.m, c)]) for k in range(0, c, self.m)
         ]
-        if l:
-            lines += [
-                f"# BP2, with w{l} as it was before this step; sigma'(z) = a (1 - a).",
-                f"matmul(d{l}, w{l}, out=d{l - 1})",
-                f"subtract(one{l}, h{l}, out=t{l - 1})",
-                f"multiply(t{l - 1}, h{l}, out=t{l - 1})",
-                f"multiply(d{l - 1}, t{l - 1}, out=d{l - 1})",
-            ]
-        lines.append(f"subtract(p{l}, g{l}, out=p{l})" if plain else f"update({l}, g{l})")
-    return "\n    ".join(lines) + "\n"
+
+    def run(
+        self, rng: np.random.Generator, on_batches: Callable[[int, int], None] | None,
+        stop: StopFlag | None,
+    ) -> bool:  # fmt: skip
+        order = rng.permutation(len(self.x1))
+        step, done = self.opt.step, 0
+        # Stop requests and progress are looked at between groups of mini-batches (about a
+        # hundred groups an epoch), keeping the innermost loop to the step alone.
+        group = max(self.total // 100, 1)
+        # sigmoid's exp(-z) overflows to inf, correctly; a diverging run (inf, NaN) is
+        # caught by the cost check after the epoch, with a clear message.
+        with contextlib.ExitStack() as stack, np.errstate(over="ignore", invalid="ignore"):
+            if self.worker:
+                # Chunk i + 1 is made on the worker while chunk i trains. The worker is the
+                # only user of rng during the epoch and makes the chunks in order, so the
+                # results are those of doing it all in line.
+                pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="nnbp-augment"))
+                pending = pool.submit(self.fill, 0, order, rng)
+            for i in range(len(self.starts)):
+                if not self.worker:
+                    c = self.fill(i, order, rng)
+                else:
+                    c = pending.result()
+                    if i + 1 < len(self.starts):
+                        pending = pool.submit(self.fill, i + 1, order, rng)
+                batches = (
+                    self.full[i % len(self.buffers)] if c == self.rows_max else self.batches(i, c)
+                )
+                for lo in range(0, len(batches), group):
+                    if stop is not None and stop.requested:
+                        return False
+                    part = batches[lo : lo + group]
+                    for xb, yb in part:
+                        step(xb, yb)
+                    done += len(part)
+                    if on_batches is not None:
+                        on_batches(done, self.total)
+        return True

@@ -1,0 +1,246 @@
+"""A trained network with what it was trained on: load it, predict, evaluate.
+
+``nnbp.load(path)`` gives a ``Model``: the network of a run directory or a weights file,
+its class names, input shape and metadata, and the one check that a set of images fits
+it. Inputs are images as arrays (n, rows, cols) or rows (n, rows * cols), uint8 pixels
+or floats in [0, 1], or a list of image files (prepared the way MNIST's digits were,
+see image.py).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nnbp import metrics, model_file, runs
+from nnbp.errors import DataError, ImageError, UsageError
+from nnbp.inputs import scale_images
+from nnbp.network import Network
+
+Images = np.ndarray | Sequence[str | os.PathLike]
+
+
+@dataclass(frozen=True)
+class Report:
+    """How well a model does on labelled images: what ``nnbp evaluate`` shows."""
+
+    accuracy: float  # share of images whose most active output is the label
+    cost: float  # mean of the model's cost function over the images
+    n: int
+    confusion: np.ndarray  # (k, k) counts: row = true class, column = predicted class
+    per_class: list[dict[str, Any]]  # class, name, precision, recall, f1, support
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data: what ``nnbp evaluate --json`` prints."""
+        return {
+            "accuracy": self.accuracy,
+            "cost": self.cost,
+            "n": self.n,
+            "confusion": self.confusion.tolist(),
+            "per_class": self.per_class,
+        }
+
+
+@dataclass(frozen=True)
+class Model:
+    """A trained network and its metadata (see model_file.py for what the metadata holds)."""
+
+    network: Network
+    metadata: dict[str, Any]
+    weights_file: Path | None = None
+    run_dir: Path | None = None  # the run directory, when the weights sit in one
+
+    @classmethod
+    def load(cls, path: str | os.PathLike | None = None) -> Model:
+        """The model of a run directory or a weights file; None: the newest run (runs/latest)."""
+        weights, run = runs.resolve_weights(None if path is None else Path(path))
+        net, meta = model_file.load(weights)
+        model = cls(net, meta, weights, run)
+        if model.input_shape[0] * model.input_shape[1] != net.sizes[0]:
+            raise DataError(
+                f"{weights}: the metadata's input_shape {list(model.input_shape)} does not fit"
+                f" the network's {net.sizes[0]} inputs"
+            )
+        return model
+
+    @property
+    def sizes(self) -> list[int]:
+        """Layer sizes, input first."""
+        return self.network.sizes
+
+    @property
+    def cost(self) -> str:
+        """The cost function the network was trained with (quadratic, cross-entropy, ...)."""
+        return self.network.cost
+
+    @property
+    def input_shape(self) -> tuple[int, int]:
+        """(rows, cols) of the images the network reads."""
+        shape = self.metadata.get("input_shape") or (28, 28)
+        return int(shape[0]), int(shape[1])
+
+    @property
+    def class_names(self) -> list[str]:
+        """One name per output neuron (the digits' names are "0" to "9")."""
+        names = [str(n) for n in self.metadata.get("class_names") or []]
+        k = self.sizes[-1]
+        return names if len(names) == k else [str(i) for i in range(k)]
+
+    @property
+    def epoch(self) -> int | None:
+        """The training epoch the weights come from."""
+        return self.metadata.get("epoch")
+
+    def check_images(self, images: np.ndarray, source: str = "images") -> None:
+        """DataError naming ``source`` unless ``images`` is (n, rows, cols) or (n, pixels)
+        fitting the network's input."""
+        rows, cols = self.input_shape
+        fits = images.ndim == 3 and images.shape[1:] == (rows, cols)
+        fits = fits or (images.ndim == 2 and images.shape[1] == rows * cols)
+        if not fits:
+            raise DataError(
+                f"{source}: expected images of shape (n, {rows}, {cols}) or (n, {rows * cols}),"
+                f" got {images.shape}"
+            )
+
+    def check_labels(self, labels: np.ndarray, n: int, source: str = "labels") -> None:
+        """DataError unless ``labels`` are n integer classes of this network."""
+        k = self.sizes[-1]
+        if labels.ndim != 1 or len(labels) != n or labels.dtype.kind not in "iu":
+            raise DataError(
+                f"{source}: expected {n} integer labels, got {labels.dtype} {labels.shape}"
+            )
+        if n and (labels.min() < 0 or labels.max() >= k):
+            raise DataError(f"{source}: labels must lie in 0..{k - 1}, got {labels.max()}")
+
+    def inputs(self, images: Images, *, invert: bool | None = None) -> np.ndarray:
+        """The network's input rows (n, n_in), floats in [0, 1], for ``images``.
+
+        A list of paths is read with MNIST's preparation (``invert`` forces or forbids
+        the inversion of dark ink on light paper; None detects it).
+        """
+        if not isinstance(images, np.ndarray):
+            images = self.read_images(images, invert=invert)
+        self.check_images(images)
+        dtype = self.network.dtype
+        if images.dtype == np.uint8:
+            return scale_images(images, dtype)
+        if images.dtype.kind != "f":
+            raise DataError(
+                f"images: expected uint8 pixels or floats in [0, 1], got {images.dtype}"
+            )
+        rows = images.reshape(len(images), -1)
+        if len(rows) and not (rows.min() >= 0 and rows.max() <= 1):
+            raise DataError(
+                f"images: floats must lie in [0, 1], got {rows.min():g} to {rows.max():g}"
+                " (uint8 pixels are scaled by nnbp; floats are taken as already scaled)"
+            )
+        return rows.astype(dtype, copy=False)
+
+    def read_images(self, paths: Sequence[str | os.PathLike], *, invert: bool | None = None):
+        """uint8 (n, rows, cols): each file prepared as ``nnbp predict`` does; ImageError
+        naming the first file that cannot be read."""
+        from nnbp.image import load_image
+
+        if isinstance(paths, str | os.PathLike):
+            raise UsageError(f"{paths}: give a list of image paths, not one path")
+        rows, cols = self.input_shape
+        out = np.zeros((len(paths), rows, cols), np.uint8)
+        for i, path in enumerate(paths):
+            out[i] = load_image(path, invert=invert, size=(rows, cols))
+        return out
+
+    def read_images_skipping(
+        self, paths: Sequence[str], *, invert: bool | None = None
+    ) -> tuple[list[str], np.ndarray, list[ImageError]]:
+        """(paths read, their images, the errors of the others): one bad file of many is
+        reported, not fatal."""
+        from nnbp.image import load_image
+
+        good, images, failures = [], [], []
+        for path in paths:
+            try:
+                images.append(load_image(path, invert=invert, size=self.input_shape))
+                good.append(path)
+            except ImageError as e:
+                failures.append(e)
+        stacked = np.stack(images) if images else np.zeros((0, *self.input_shape), np.uint8)
+        return good, stacked, failures
+
+    def predict_proba(self, images: Images, *, invert: bool | None = None) -> np.ndarray:
+        """(n, k) probabilities: the output activations normalised to sum to 1 per image."""
+        return metrics.probabilities(self.network.feedforward(self.inputs(images, invert=invert)))
+
+    def predict(self, images: Images, *, invert: bool | None = None) -> np.ndarray:
+        """(n,) the predicted class of each image (the most active output neuron)."""
+        return self.network.feedforward(self.inputs(images, invert=invert)).argmax(axis=1)
+
+    def predictions(self, names: Sequence[str], probabilities: np.ndarray) -> list[dict[str, Any]]:
+        """One record per image, as ``nnbp predict --json`` prints it."""
+        records = []
+        labelled = self.class_names != [str(i) for i in range(self.sizes[-1])]
+        for name, p in zip(names, probabilities, strict=True):
+            k = int(p.argmax())
+            record = {
+                "path": str(name),
+                "label": k,
+                "confidence": float(p[k]),
+                "probabilities": [round(float(v), 6) for v in p],
+            }
+            if labelled:
+                record["name"] = self.class_names[k]
+            records.append(record)
+        return records
+
+    def evaluate(self, images: np.ndarray, labels: np.ndarray) -> Report:
+        """Accuracy, cost, confusion matrix and per-class scores on labelled images."""
+        x = self.inputs(images)
+        labels = np.asarray(labels)
+        self.check_labels(labels, len(x))
+        a = self.network.feedforward(x)
+        confusion = metrics.confusion_matrix(labels, a.argmax(axis=1), self.sizes[-1])
+        return Report(
+            accuracy=metrics.accuracy(a, labels),
+            cost=metrics.mean_cost(self.cost, a, labels),
+            n=int(len(labels)),
+            confusion=confusion,
+            per_class=metrics.per_class(confusion, self.class_names),
+        )
+
+    def confident_errors(self, images: np.ndarray, labels: np.ndarray, n: int) -> list[dict]:
+        """The n wrongly classified images with the most confidence on the wrong class."""
+        probabilities = self.predict_proba(images)
+        return metrics.confident_errors(probabilities, np.asarray(labels), n)
+
+    def test_data(self) -> tuple[np.ndarray, np.ndarray, Path]:
+        """(images, labels, images file) of the test set named in the run's config.yaml."""
+        from nnbp import config, data
+
+        if self.run_dir is None:
+            raise UsageError(
+                f"{self.weights_file}: no config.yaml beside the weights file to name the test"
+                " data; give the images and labels"
+            )
+        paths = data.data_paths(config.load(self.run_dir / runs.CONFIG_FILE))
+        return (
+            *self.read_labelled(paths["test_images"], paths["test_labels"]),
+            paths["test_images"],
+        )
+
+    def read_labelled(self, images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
+        """An IDX pair of images and labels, checked to fit this model."""
+        from nnbp import idx
+
+        pixels, targets = idx.read_pair(images, labels, num_classes=self.sizes[-1])
+        self.check_images(pixels, str(images))
+        return pixels, targets
+
+
+def load(path: str | os.PathLike | None = None) -> Model:
+    """The model of a run directory or a weights file; None: the newest run (runs/latest)."""
+    return Model.load(path)
