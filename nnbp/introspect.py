@@ -136,7 +136,7 @@ def _gradcheck(
             picks = [i for i in picks if abs(w[i]) > h]
         worst_w = _worst([(numeric(w, i), grad_w[i]) for i in picks])
         # dC/dz: BP1/BP2 give dC_x/dz^l for each example; perturb z^l of one example.
-        z = (x if l == 0 else ws.a[l]) @ w.T + b
+        z = (x if l == 0 else ws.a[l - 1]) @ w.T + b
         pairs = []
         for i, j in _sample(z.shape, max_entries, rng):
             zi, yi = z[i : i + 1].copy(), y[i : i + 1]
@@ -171,7 +171,7 @@ def layer_stats(net: Network, x: np.ndarray, y: np.ndarray) -> list[dict[str, An
     last = len(net.params) - 1
     rows = []
     for l in range(last + 1):
-        a = ws.a[l + 1]
+        a = ws.a[l]
         softmax = l == last and net.output == "softmax"
         rows.append(
             {

@@ -32,8 +32,8 @@ from nnbp.costs import COSTS
 
 # --- Activations -------------------------------------------------------------------------
 # Each works in place on z and returns it. ``one`` is 1, or an array of ones shaped like z:
-# for the small arrays of a mini-batch step a NumPy call with an array operand costs about
-# half one with a scalar, which is converted on every call.
+# on the small arrays of a mini-batch step, a NumPy call with an array operand is cheaper
+# than one with a scalar, which it converts on every call.
 
 
 def sigmoid_(z: np.ndarray, one: Any = 1) -> np.ndarray:
@@ -113,25 +113,24 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 class Workspace:
     """The arrays backprop writes for a mini-batch of m examples, allocated once.
 
-    For a network with layer sizes n_0 (input), n_1, ..., n_L:
-    ``a[l]`` (l >= 1): the activation of layer l, (m, n_l), contiguous, where the
-    elementwise work happens (about 2-3 times faster than on a strided view); ``a1[l]``:
-    the same with its column of ones, (m, n_l + 1), the input of the next layer (``a1[0]``
-    is the mini-batch itself, set by backprop); ``delta[l]``, ``tmp[l]``: (m, n_(l+1));
-    ``nabla[l]``: [nabla_w nabla_b] of ``params[l]``, (n_(l+1), n_l + 1), with the views
-    ``nabla_w[l]`` and ``nabla_b[l]``, all views into the one array ``nabla_flat``;
-    ``one[l]``: ones shaped like ``a[l]``.
+    Indexed like the weights: layer l computes ``a[l]`` = sigma(w[l] a + b[l]) from its
+    input ``a1[l]``. ``a[l]``: (m, n_out) activation, contiguous, where the elementwise
+    work happens (faster than on a strided view); ``a1[l]``: (m, n_in + 1) the input with
+    its column of ones (``a1[0]`` is the mini-batch itself; ``a1[l + 1]`` holds a copy of
+    ``a[l]``, written through the view ``a1_body[l + 1]``); ``delta[l]``, ``tmp[l]``,
+    ``one[l]``: (m, n_out), error, scratch and ones; ``nabla[l]``: [nabla_w nabla_b] of
+    layer l, (n_out, n_in + 1), with the views ``nabla_w[l]`` and ``nabla_b[l]``, all in
+    the one array ``nabla_flat``.
     """
 
     def __init__(self, sizes: Sequence[int], m: int, dtype: Any, *, backward: bool = True):
-        self.m = m
-        self.a = [np.empty(0, dtype)] + [np.empty((m, n), dtype) for n in sizes[1:]]
+        self.a = [np.empty((m, n), dtype) for n in sizes[1:]]
         self.a1 = [np.empty(0, dtype)] + [np.ones((m, n + 1), dtype) for n in sizes[1:-1]]
         self.a1_body = [self.a1[0]] + [a1[:, :-1] for a1 in self.a1[1:]]
-        if not backward:  # feedforward alone, on large batches: plain 1 is as fast
-            self.one = [1] * len(sizes)
+        if not backward:  # feedforward alone, on large batches: a plain 1 is as fast
+            self.one = [1] * (len(sizes) - 1)
             return
-        self.one = [np.empty(0, dtype)] + [np.ones((m, n), dtype) for n in sizes[1:]]
+        self.one = [np.ones((m, n), dtype) for n in sizes[1:]]
         self.delta = [np.empty((m, n), dtype) for n in sizes[1:]]
         self.delta_T = [d.T for d in self.delta]
         self.tmp = [np.empty((m, n), dtype) for n in sizes[1:]]
@@ -143,17 +142,17 @@ class Workspace:
 def feedforward(net: Network, ws: Workspace, x1: np.ndarray) -> np.ndarray:
     """Every layer's activation for the rows of x1 (m, n_in + 1, last column ones) into ws.
 
-    Returns a^L, ``ws.a[-1]``, (m, n_L). z^l is computed where a^l goes and turned into
-    a^l in place: backprop needs only a^l, since sigma'(z^l) = a^l (1 - a^l).
+    Returns a^L, ``ws.a[-1]``, (m, n_L). z is computed where a goes and turned into a in
+    place: backprop needs only a, since sigma'(z) = a (1 - a).
     """
     a, a1, one, wb_T = ws.a, ws.a1, ws.one, net.params_T
     a1[0] = x1
-    L = len(wb_T)
-    for l in range(1, L):
-        z = np.dot(a1[l - 1], wb_T[l - 1], out=a[l])  # z = w a + b (the ones column adds b)
+    L = len(wb_T) - 1  # the output layer
+    for l in range(L):
+        z = np.dot(a1[l], wb_T[l], out=a[l])  # z = w a + b (the ones column adds b)
         sigmoid_(z, one[l])  # a = sigma(z), in z's place
-        np.copyto(ws.a1_body[l], z)  # the input of the next layer, with its ones column
-    z = np.dot(a1[L - 1], wb_T[L - 1], out=a[L])
+        np.copyto(ws.a1_body[l + 1], z)  # the next layer's input, beside its ones column
+    z = np.dot(a1[L], wb_T[L], out=a[L])
     return net.output_fn(z, one[L])  # the cost's output activation
 
 
@@ -167,16 +166,18 @@ def backprop(net: Network, ws: Workspace, x1: np.ndarray, y: np.ndarray, k: np.n
     """
     a, a1, delta, delta_T, tmp, one, w = ws.a, ws.a1, ws.delta, ws.delta_T, ws.tmp, ws.one, net.w
     feedforward(net, ws, x1)
-    L = len(w) - 1  # delta[L] is the output layer's error
+    L = len(w) - 1  # the output layer
     # BP1: the output error delta^L = dC/da^L * sigma'(z^L), times k.
-    net.cost_fn.delta(a[-1], y, k, delta[L], tmp[L])
+    net.cost_fn.delta(a[L], y, k, delta[L], tmp[L])
     for l in range(L, 0, -1):
         # BP3 and BP4 in one product: nabla_w = delta a^T summed over the examples and,
-        # through the ones column of a1, nabla_b = the sum of delta.
+        # through the ones column of the input, nabla_b = the sum of delta.
         np.dot(delta_T[l], a1[l], out=ws.nabla[l])
         # BP2: delta^(l-1) = (w^T delta^l) * sigma'(z^(l-1)); examples as rows: delta @ w.
         np.dot(delta[l], w[l], out=delta[l - 1])
-        np.multiply(delta[l - 1], sigmoid_prime_(a[l], tmp[l - 1], one[l]), out=delta[l - 1])
+        np.multiply(
+            delta[l - 1], sigmoid_prime_(a[l - 1], tmp[l - 1], one[l - 1]), out=delta[l - 1]
+        )
     np.dot(delta_T[0], x1, out=ws.nabla[0])  # BP3 and BP4 for the first layer
 
 

@@ -57,6 +57,35 @@ def tiny_config(tmp_path: Path, tiny_data: dict[str, Path]):
     return write
 
 
+@pytest.fixture
+def runner(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A CliRunner working in the test's own directory (runs/ goes there, never the checkout's)."""
+    from click.testing import CliRunner
+
+    monkeypatch.chdir(tmp_path)
+    return CliRunner()
+
+
+@pytest.fixture
+def invoke(runner):
+    """invoke(*args, input=None): run ``nnbp ARGS`` in the runner; exceptions propagate."""
+    from nnbp.cli import cli
+
+    def run(*args, input=None):
+        return runner.invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+
+    return run
+
+
+def assert_one_error_line(result, code: int, text: str) -> None:
+    """The command failed with ``code`` and exactly one ``Error: ...`` line holding ``text``."""
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert text in lines[0]
+    assert "Traceback" not in result.output
+
+
 @pytest.fixture(scope="session")
 def mnist_dir() -> Path:
     """data/ holding the real MNIST, fetched once (through NNBP_DATA_MIRROR when set).
