@@ -26,10 +26,10 @@ import yaml
 from nnbp import checks
 from nnbp.augment import AUGMENTATIONS
 from nnbp.augment import augment as _augment
-from nnbp.costs import COSTS
 from nnbp.datasets import DATASETS, ROLES
 from nnbp.errors import ConfigError
-from nnbp.network import DTYPES, INITS
+from nnbp.sections import DataConfig, NetworkConfig, TrainingConfig
+from nnbp.sections import key as _key
 
 # A config is a few dozen lines; anything near this size is not one, and the cap bounds
 # the parser's work on a hostile file (a 64 KiB list parses in about 0.25 s).
@@ -44,13 +44,6 @@ _short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring = 2, 6, 4, 40
 # Overrides: ["training.eta=0.5", ...] (the command line's --set) or {"training.eta": 0.5}.
 Overrides = Sequence[str] | Mapping[str, Any]
 
-REGULARIZATIONS = ("l2", "l1")
-KEEP = ("best", "last")
-
-
-def _key(default: Any, check: Any, doc: str) -> Any:
-    return field(default=default, metadata={"check": check, "doc": doc})
-
 
 class _Dumper(yaml.SafeDumper):
     """SafeDumper writing lists in flow style ([784, 30, 10]) and mappings as blocks."""
@@ -59,112 +52,6 @@ class _Dumper(yaml.SafeDumper):
 _Dumper.add_representer(
     list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
 )
-
-
-# --- the schema ------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class DataConfig:
-    dataset: str = _key(
-        "mnist",
-        checks.choice(DATASETS),
-        "a known dataset, fetched with `nnbp data fetch`: mnist or fashion-mnist",
-    )
-    dir: str = _key(
-        "data", checks.path, "where datasets live: <dir>/<dataset>/ (relative to the cwd)"
-    )
-    train_images: str | None = _key(
-        None, checks.optional_path, "explicit IDX file of training images, instead of the dataset's"
-    )
-    train_labels: str | None = _key(
-        None, checks.optional_path, "explicit IDX file of training labels"
-    )
-    test_images: str | None = _key(None, checks.optional_path, "explicit IDX file of test images")
-    test_labels: str | None = _key(None, checks.optional_path, "explicit IDX file of test labels")
-    validation_size: int = _key(
-        10000, checks.integer(0), "the last N training images are held out for validation; 0: none"
-    )
-
-
-@dataclass(frozen=True)
-class NetworkConfig:
-    sizes: tuple[int, ...] = _key(
-        (784, 30, 10), checks.sizes, "neurons per layer, input first; ends must fit the data"
-    )
-    cost: str = _key(
-        "quadratic",
-        checks.choice(COSTS),
-        "quadratic, cross-entropy (sigmoid outputs) or log-likelihood (softmax outputs)",
-    )
-    init: str = _key(
-        "large",
-        checks.choice(INITS),
-        "large: w, b ~ N(0, 1); scaled: w ~ N(0, 1/n_in), b ~ N(0, 1)",
-    )
-
-
-@dataclass(frozen=True)
-class TrainingConfig:
-    epochs: int = _key(
-        30, checks.integer(1), "passes over the training data (at most, with stopping rules)"
-    )
-    mini_batch_size: int = _key(10, checks.integer(1), "examples per gradient step (m)")
-    eta: float = _key(3.0, checks.positive_float, "learning rate (eta), > 0")
-    lmbda: float = _key(
-        0.0,
-        checks.float_at_least(0.0),
-        "regularisation strength lambda (n = training-set size); 0: none",
-    )
-    regularization: str = _key(
-        "l2", checks.choice(REGULARIZATIONS), "l2 or l1, applied when lmbda > 0"
-    )
-    momentum: float = _key(
-        0.0, checks.fraction, "momentum coefficient mu, 0 <= mu < 1; 0: plain SGD"
-    )
-    halve_eta_after: int = _key(
-        0,
-        checks.integer(0),
-        "halve eta after N epochs without a better validation accuracy; 0: never",
-    )
-    max_halvings: int = _key(
-        7,
-        checks.integer(1),
-        "with halve_eta_after: stop after this many halvings (7: eta/128, the book's)",
-    )
-    early_stopping: int = _key(
-        0, checks.integer(0), "stop after N epochs without a better validation accuracy; 0: never"
-    )
-    keep: str = _key(
-        "best",
-        checks.choice(KEEP),
-        "weights.npz holds the best validation epoch (best) or the last",
-    )
-    augment: tuple[str, ...] = _key(
-        (),
-        checks.names(AUGMENTATIONS),
-        "distortions of the training images, drawn afresh each epoch: shift, flip, affine, elastic",
-    )
-    augment_options: dict[str, dict[str, float]] = _key(
-        None,
-        checks.options,
-        "per kind, e.g. {elastic: {alpha: 34, sigma: 4}, affine: {rotate: 10, shift: 2,"
-        " scale: 0.1}, shift: {max_shift: 1}, flip: {p: 0.5}}; unset: those defaults",
-    )
-    trace: bool = _key(
-        False,
-        checks.boolean,
-        "record per-layer learning statistics (nnbp inspect's) in metrics.jsonl",
-    )
-    blas_threads: int = _key(
-        0,
-        checks.integer(0),
-        "BLAS threads for the SGD steps; 0: chosen from the shapes (1 for small ones)",
-    )
-    seed: int = _key(
-        0, checks.integer(0), "seed of the one random generator (initialisation, shuffling)"
-    )
-    dtype: str = _key("float32", checks.choice(DTYPES), "floating point type: float32 or float64")
 
 
 @dataclass(frozen=True)

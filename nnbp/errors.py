@@ -63,3 +63,8 @@ class Diverged(NnbpError):
 
 class MissingExtra(NnbpError):
     """An optional dependency (such as matplotlib for ``nnbp plot``) is not installed."""
+
+
+class BadSource(Exception):
+    """A download source answered, but not with the expected file (wrong content, too
+    big); ``datasets.fetch`` then tries the next source."""

@@ -7,6 +7,7 @@ here prints or touches files (``train.py`` writes the run directory).
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -16,11 +17,11 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nnbp import metrics
-from nnbp.config import TrainingConfig
 from nnbp.data import Split, Splits
 from nnbp.introspect import layer_stats
 from nnbp.metrics import one_hot
 from nnbp.network import Network
+from nnbp.sections import TrainingConfig
 from nnbp.sgd import SGD, Augment, StopFlag, background_augmentation, blas_threads
 
 # training.trace measures the layers on this many (fixed, first) training examples.
@@ -87,16 +88,11 @@ def fit(
 ) -> TrainState:
     """Train ``net`` in place for up to ``settings.epochs`` epochs; return the final state.
 
-    After every epoch ``on_epoch(row)`` gets the epoch's metrics (see ``_epoch_row``); a
-    true return value ends training there (``stop_reason`` ON_EPOCH).
-    ``on_batches(epoch, done, total)`` reports progress within an epoch.
-
-    With a validation split, the best validation epoch's parameters are kept in the
-    state (``best_params``, ``best_epoch``); eta is halved after ``halve_eta_after``
-    epochs without improvement (stopping after ``max_halvings`` halvings), and training
-    stops after ``early_stopping`` epochs without improvement, when those are set.
-    Training resumes from ``state`` (and ``optimizer``) when given; when ``stop`` is
-    requested it returns during the epoch, with the state of the last complete one.
+    ``on_epoch(row)`` gets each epoch's metrics (``_epoch_row``); a true return value
+    ends training there. ``on_batches(epoch, done, total)`` reports progress. With a
+    validation split the best epoch is tracked and the eta schedule and early stopping
+    apply (``_track_best``). Training resumes from ``state`` (and ``optimizer``) when
+    given; a ``stop`` request returns mid-epoch with the state of the last complete one.
     """
     s = settings
     state = state or TrainState(eta=s.eta)
@@ -108,14 +104,10 @@ def fit(
     threads = blas_threads(net.sizes, s.mini_batch_size, s.blas_threads)
     background = background_augmentation(net.sizes, s.mini_batch_size, s.blas_threads)
     while state.epoch < s.epochs and not state.stop_reason:
-        epoch = state.epoch + 1
         t0 = time.perf_counter()
         progress = None
         if on_batches is not None:
-
-            def progress(done: int, total: int, epoch: int = epoch) -> None:
-                on_batches(epoch, done, total)
-
+            progress = functools.partial(on_batches, state.epoch + 1)
         optimizer.eta = state.eta
         with threadpool_limits(limits=threads, user_api="blas"):
             complete = optimizer.epoch(
@@ -125,7 +117,7 @@ def fit(
         if not complete:
             break
         row = _epoch_row(net, splits, s, optimizer, state, y, t0)
-        state.epoch = epoch
+        state.epoch += 1
         state.history.append(row)
         if splits.validation is not None:
             _track_best(state, s, net, row["validation_accuracy"])
