@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import re
 import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,9 +35,19 @@ from nnbp.sections import key as _key
 # A config is a few dozen lines; anything near this size is not one, and the cap bounds
 # the parser's work on a hostile file (a 64 KiB list parses in about 0.25 s).
 MAX_CONFIG_BYTES = 64 * 1024
-# libyaml's loader when PyYAML has it: safe like SafeLoader (plain data only), faster, and
-# it refuses absurd nesting at once where the pure-Python one recurses for seconds.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
+    """libyaml's safe loader when PyYAML has it (plain data only; it refuses absurd
+    nesting at once where the pure-Python one recurses for seconds), reading numbers as
+    YAML 1.2 does: PyYAML's YAML 1.1 rules take 1e-3, 1E5 and .5e-2 for strings."""
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"),
+)
 # Error messages show values through this: a YAML alias bomb's repr would be exponential.
 _short = reprlib.Repr()
 _short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring = 2, 6, 4, 40
@@ -91,12 +102,12 @@ class Config:
 
         ``name`` is the run name when the dict has none.
         """
-        return from_dict(apply_overrides(raw, overrides), default_name=name)
+        return build(raw, overrides, default_name=name)
 
     def with_overrides(self, overrides: Overrides) -> Config:
         """A new Config with ``overrides`` (``["training.eta=0.5"]`` or
         ``{"training.eta": 0.5}``) applied and checked like the rest."""
-        return from_dict(apply_overrides(self.to_dict(), overrides), default_name=self.name)
+        return build(self.to_dict(), overrides, default_name=self.name)
 
     def digest(self) -> str:
         """SHA-256 of the resolved config (canonical JSON): says which config made a file."""
@@ -132,14 +143,14 @@ def _unknown(path: str) -> ConfigError:
     valid = key_paths() if "." in path else ["name", *_SECTION_CLASSES]
     guess = guess or difflib.get_close_matches(path, valid, n=1, cutoff=0.6)
     hint = f"; did you mean '{guess[0]}'?" if guess else ""
-    return ConfigError(f"{path}: unknown key{hint}")
+    return ConfigError(f"{path}: unknown key{hint}", path)
 
 
 def _check(path: str, check: Any, value: Any) -> Any:
     try:
         return check(value)
     except ValueError as e:
-        raise ConfigError(f"{path}: expected {e}, got {_short.repr(value)}") from None
+        raise ConfigError(f"{path}: expected {e}, got {_short.repr(value)}", path) from None
 
 
 def from_dict(raw: Any, *, default_name: str = "run") -> Config:
@@ -156,7 +167,9 @@ def from_dict(raw: Any, *, default_name: str = "run") -> Config:
         values = raw.get(section)
         values = {} if values is None else values
         if not isinstance(values, dict):
-            raise ConfigError(f"{section}: expected a mapping of keys, got {_short.repr(values)}")
+            raise ConfigError(
+                f"{section}: expected a mapping of keys, got {_short.repr(values)}", section
+            )
         fields = {f.name: f for f in dataclasses.fields(cls)}
         clean = {}
         for key, value in values.items():
@@ -178,18 +191,22 @@ def _check_together(cfg: Config) -> None:
             _augment(np.zeros((1, 4)), (2, 2), np.random.default_rng(0), AUGMENTATIONS,
                      **t.augment_options)  # fmt: skip
         except ConfigError as e:
-            raise ConfigError(f"training.augment_options: {e}") from None
+            raise ConfigError(
+                f"training.augment_options: {e}", "training.augment_options"
+            ) from None
     if d.validation_size == 0:
         for key in ("halve_eta_after", "early_stopping"):
             if getattr(t, key):
                 raise ConfigError(
-                    f"training.{key}: needs a validation set, but data.validation_size is 0"
+                    f"training.{key}: needs a validation set, but data.validation_size is 0",
+                    f"training.{key}",
                 )
     explicit = {role: getattr(d, role) for role in ROLES}
     if any(explicit.values()) and not all(explicit.values()):
         missing = next(role for role, path in explicit.items() if not path)
         raise ConfigError(
-            f"data.{missing}: expected a path, since other data.* files are given (give all four)"
+            f"data.{missing}: expected a path, since other data.* files are given (give all four)",
+            f"data.{missing}",
         )
     if not any(explicit.values()):
         ds = DATASETS[d.dataset]
@@ -199,7 +216,8 @@ def _check_together(cfg: Config) -> None:
             raise ConfigError(
                 f"network.sizes: expected [{n_in}, ..., {ds.num_classes}] for dataset {d.dataset}"
                 f" ({ds.image_shape[0]}x{ds.image_shape[1]} images, {ds.num_classes} classes),"
-                f" got {list(sizes)}"
+                f" got {list(sizes)}",
+                "network.sizes",
             )
 
 
@@ -209,41 +227,67 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not key.strip():
         raise ConfigError(f"--set {text}: expected key.path=value, e.g. training.eta=0.5")
     try:
-        parsed = yaml.safe_load(value) if value.strip() else None
+        parsed = yaml.load(value, Loader=_Loader) if value.strip() else None  # noqa: S506
     except yaml.YAMLError:
         raise ConfigError(f"--set {text}: the value is not valid YAML") from None
     return key.strip().split("."), parsed
 
 
+def _pairs(overrides: Overrides) -> list[tuple[str, list[str], Any]]:
+    """(how the user wrote it, key path, value) for each override."""
+    if isinstance(overrides, Mapping):
+        return [(f"override {k}", str(k).split("."), v) for k, v in overrides.items()]
+    return [(f"--set {text}", *parse_override(text)) for text in overrides]
+
+
 def apply_overrides(raw: Any, overrides: Overrides) -> dict[str, Any]:
     """A copy of raw YAML data with each override set: ``key.path=value`` strings (the
-    value parsed as YAML), or a mapping of key paths to values."""
+    value parsed as YAML), or a mapping of key paths to values. A section takes a mapping
+    of its keys."""
     if raw is not None and not isinstance(raw, dict):
         raise ConfigError(f"expected a mapping of keys at the top level, got {type(raw).__name__}")
     out = dict(raw or {})
-    if isinstance(overrides, Mapping):
-        pairs = [(str(key).split("."), value) for key, value in overrides.items()]
-    else:
-        pairs = [parse_override(text) for text in overrides]
-    for path, value in pairs:
+    for label, path, value in _pairs(overrides):
         dotted = ".".join(path)
-        if dotted not in key_paths():
-            raise _unknown(dotted)
-        if len(path) == 1:
+        if dotted in _SECTION_CLASSES:
+            if not isinstance(value, dict):
+                raise ConfigError(
+                    f"{label}: {dotted} is a section, expected a mapping of its keys (e.g."
+                    f" {dotted}.{dataclasses.fields(_SECTION_CLASSES[dotted])[0].name}=...)",
+                    dotted,
+                )
+            out[dotted] = {**(out.get(dotted) or {}), **value}
+        elif dotted not in key_paths():
+            raise ConfigError(f"{label}: {_unknown(dotted)}", dotted)
+        elif len(path) == 1:
             out[path[0]] = value
         else:
             section = out.get(path[0])
-            section = dict(section) if isinstance(section, dict) else {}
-            section[path[1]] = value
-            out[path[0]] = section
+            out[path[0]] = {**(section if isinstance(section, dict) else {}), path[1]: value}
     return out
+
+
+def build(
+    raw: Any, overrides: Overrides = (), *, default_name: str = "run", source: str = ""
+) -> Config:
+    """A checked Config from raw YAML data and overrides; an error names the override at
+    fault, else ``source`` (the config file)."""
+    labels = {".".join(path): label for label, path, _ in _pairs(overrides)}
+    try:
+        return from_dict(apply_overrides(raw, overrides), default_name=default_name)
+    except ConfigError as e:
+        key = e.key or ""
+        where = labels.get(key) or labels.get(key.split(".")[0]) or source
+        if where and not str(e).startswith(where):
+            raise ConfigError(f"{where}: {e}", e.key) from None
+        raise
 
 
 def load(path: str | Path, overrides: Overrides = ()) -> Config:
     """Read a YAML config file, apply ``--set`` overrides, validate.
 
     The run name defaults to the file's stem (configs/mnist.yaml -> mnist). Errors are
-    ConfigError with the file name in front of the key path.
+    ConfigError with the file name, or the override at fault, in front of the key path.
     """
     path = Path(path)
     if not path.exists():
@@ -260,7 +304,7 @@ def load(path: str | Path, overrides: Overrides = ()) -> Config:
     if len(data) > MAX_CONFIG_BYTES:
         raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, not a config file")
     try:
-        raw = yaml.load(text, Loader=_LOADER)  # noqa: S506 - a safe loader, see _LOADER
+        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, see _Loader
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
@@ -268,7 +312,4 @@ def load(path: str | Path, overrides: Overrides = ()) -> Config:
         raise ConfigError(f"{path}: not valid YAML{line}: {problem}") from None
     except RecursionError:
         raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
-    try:
-        return from_dict(apply_overrides(raw, overrides), default_name=path.stem)
-    except ConfigError as e:
-        raise ConfigError(f"{path}: {e}") from None
+    return build(raw, overrides, default_name=path.stem, source=str(path))

@@ -34,6 +34,10 @@ class UsageError(NnbpError):
 class ConfigError(UsageError):
     """A configuration key is unknown, of the wrong type or out of range."""
 
+    def __init__(self, message: str, key: str | None = None) -> None:
+        super().__init__(message)
+        self.key = key  # the key path at fault (training.eta), when there is one
+
 
 class DataError(NnbpError):
     """A data file is missing, malformed, or does not match what was expected."""
