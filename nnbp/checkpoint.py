@@ -1,4 +1,5 @@
-"""``checkpoint.npz``: everything needed to continue a run exactly where it stood.
+"""``checkpoint.npz``: everything needed to continue a run exactly where it stood, and
+which runs may be continued with which config.
 
 Written atomically at the start of training and after every epoch, so a Ctrl-C, a
 SIGTERM or a SIGKILL at any moment leaves the last complete epoch on disk. Layout (an
@@ -22,9 +23,13 @@ from typing import Any
 
 import numpy as np
 
+from nnbp import runs
 from nnbp.atomic import atomic_write_npz
+from nnbp.config import Config
 from nnbp.errors import RunError
-from nnbp.fit import TrainState
+from nnbp.fit import TrainState, restart_rules
+from nnbp.network import Network
+from nnbp.sgd import SGD
 
 FORMAT = "nnbp-checkpoint"
 FORMAT_VERSION = 1
@@ -96,3 +101,71 @@ def load(path: Path) -> Checkpoint:
         if group is not None and [a.shape for a in group] != [p.shape for p in params]:
             raise RunError(f"{path}: checkpoint arrays disagree in shape")
     return ckpt
+
+
+# Keys a run's config may change when it is resumed: how long it trains and when it stops.
+RESUMABLE_KEYS = (
+    "training.epochs", "training.early_stopping", "training.halve_eta_after",
+    "training.max_halvings",
+)  # fmt: skip
+
+
+def resumable(cfg: Config, run: Path) -> Checkpoint:
+    """The checkpoint of ``run``, made with ``cfg`` or with a config that differs from it
+    only in RESUMABLE_KEYS (a finished run then trains on to the new end)."""
+    ckpt = load(run / runs.CHECKPOINT_FILE)
+    if ckpt.config_sha256 != cfg.digest():
+        _check_changes(Config.from_yaml(run / runs.CONFIG_FILE), cfg, run, ckpt)
+        restart_rules(ckpt.state, cfg.training)
+    elif ckpt.finished:
+        raise RunError(
+            f"{run}: the run has finished; there is nothing to resume (to train it for"
+            f" longer: nnbp train --resume {run} --set training.epochs=N)"
+        )
+    if ckpt.state.epoch > cfg.training.epochs:
+        raise RunError(
+            f"{run}: the run has trained {ckpt.state.epoch} epochs, more than"
+            f" training.epochs={cfg.training.epochs}"
+        )
+    return ckpt
+
+
+def _check_changes(old: Config, new: Config, run: Path, ckpt: Checkpoint) -> None:
+    """RunError unless ``new`` differs from the run's own config only in RESUMABLE_KEYS."""
+    if old.digest() != ckpt.config_sha256:
+        raise RunError(f"{run}: config.yaml is not the config the checkpoint was made with")
+    before, after = _flat(old.to_dict()), _flat(new.to_dict())
+    for key in after:
+        if after[key] != before.get(key) and key not in RESUMABLE_KEYS:
+            raise RunError(
+                f"{run}: {key} cannot change when a run is resumed (it was"
+                f" {before.get(key)!r}); only {', '.join(RESUMABLE_KEYS)} can"
+            )
+
+
+def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """{"training": {"eta": 3.0}} -> {"training.eta": 3.0}."""
+    out: dict[str, Any] = {}
+    for key, value in d.items():
+        if isinstance(value, dict) and not prefix:
+            out.update(_flat(value, f"{key}."))
+        else:
+            out[prefix + key] = value
+    return out
+
+
+def restore(
+    run: Path, ckpt: Checkpoint, net: Network, opt: SGD, rng: np.random.Generator
+) -> TrainState:
+    """Put the checkpoint's parameters, velocities and generator state back in place."""
+    if [p.shape for p in ckpt.params] != [p.shape for p in net.params] or any(
+        p.dtype != net.dtype for p in ckpt.params
+    ):
+        raise RunError(f"{run}: the checkpoint's arrays do not fit the config's network")
+    for p, saved in zip(net.params, ckpt.params, strict=True):
+        p[...] = saved
+    if opt.velocity is not None and ckpt.velocity is not None:
+        for v, saved in zip(opt.velocity, ckpt.velocity, strict=True):
+            v[...] = saved
+    rng.bit_generator.state = ckpt.rng_state
+    return ckpt.state

@@ -180,3 +180,13 @@ def _track_best(state: TrainState, s: TrainingConfig, net: Network, accuracy: fl
         state.since_improvement = 0
         if state.halvings >= s.max_halvings:
             state.stop_reason = ETA_FLOOR
+
+
+def restart_rules(state: TrainState, s: TrainingConfig) -> None:
+    """Re-decide whether training has ended, for a run resumed under changed stopping
+    rules (``training.epochs`` itself is looked at by ``fit``)."""
+    state.stop_reason = ""
+    if s.early_stopping and state.since_improvement >= s.early_stopping:
+        state.stop_reason = EARLY_STOPPING
+    elif s.halve_eta_after and state.halvings >= s.max_halvings:
+        state.stop_reason = ETA_FLOOR

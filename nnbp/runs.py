@@ -5,8 +5,9 @@
     runs/<name>/weights.npz    the kept network (the best validation epoch so far, or the
                                last), rewritten atomically after every epoch
     runs/<name>/checkpoint.npz everything needed to resume (see checkpoint.py), likewise
-    runs/latest                a symlink to the newest run (a text file holding its path
-                               where symlinks are not available)
+    runs/<name>/.lock          locked while a process trains there (holds its pid)
+    runs/latest                a symlink to the newest run under runs/ (a text file
+                               holding its path where symlinks are not available)
 
 A run is *finished* when its checkpoint says so (or, for weights without a checkpoint,
 when weights.npz exists). Neither a finished nor an interrupted run is replaced unless
@@ -18,7 +19,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import shutil
 import zipfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, Any
 
@@ -33,6 +36,8 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.jsonl"
 WEIGHTS_FILE = "weights.npz"
 CHECKPOINT_FILE = "checkpoint.npz"
+PLOTS_DIR = "plots"  # nnbp plot's default output
+LOCK_FILE = ".lock"  # held while a process trains in the directory
 
 
 def default_dir(name: str, root: Path = RUNS_ROOT) -> Path:
@@ -72,20 +77,73 @@ def check_target(run: Path, *, overwrite: bool) -> None:
 
 
 def prepare(run: Path, *, overwrite: bool) -> None:
-    """Create ``run`` for a new training run, refusing to replace a finished one.
+    """Make ``run`` ready for a new training run, refusing to replace a finished one.
 
-    With ``overwrite`` the old weights and metrics are removed first, so the directory
-    never mixes an old run's files with a new one's.
+    With ``overwrite`` everything nnbp wrote there before goes first (weights, metrics,
+    checkpoint, config, plots), so the directory never mixes two runs' files.
     """
+    was_run = status(run) != "new"
     check_target(run, overwrite=overwrite)
     try:
         run.mkdir(parents=True, exist_ok=True)
-        for name in (WEIGHTS_FILE, METRICS_FILE, CHECKPOINT_FILE):
+        for name in (WEIGHTS_FILE, METRICS_FILE, CHECKPOINT_FILE, CONFIG_FILE):
             (run / name).unlink(missing_ok=True)
+        if was_run and (run / PLOTS_DIR).is_dir():
+            shutil.rmtree(run / PLOTS_DIR)
     except OSError as e:
         raise RunError(f"{run}: cannot create the run directory ({e.strerror or e})") from None
     if not os.access(run, os.W_OK | os.X_OK):
         raise RunError(f"{run}: the run directory is not writable")
+
+
+@contextlib.contextmanager
+def locked(run: Path) -> Iterator[None]:
+    """Hold ``run``'s lock (creating the directory) while a process trains in it.
+
+    An OS file lock, which the kernel releases when the process ends however it ends, so
+    a killed run stays resumable; a second process is refused with a RunError.
+    """
+    try:
+        run.mkdir(parents=True, exist_ok=True)
+        fd = os.open(run / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError as e:
+        raise RunError(f"{run}: cannot create the run directory ({e.strerror or e})") from None
+    try:
+        if not _try_lock(fd):
+            holder = os.read(fd, 32).decode(errors="replace").strip()
+            who = f" (pid {holder})" if holder.isdigit() else ""
+            raise RunError(f"{run}: another process is training there{who}; wait for it to end")
+        os.ftruncate(fd, 0)
+        os.write(fd, str(os.getpid()).encode())
+        yield
+    finally:
+        os.close(fd)  # closing releases the lock
+
+
+def check_not_in_use(run: Path) -> None:
+    """RunError if a process is training in ``run`` now."""
+    if (run / LOCK_FILE).is_file():
+        with locked(run):
+            pass
+
+
+def _try_lock(fd: int) -> bool:
+    """Take an exclusive lock on the open file ``fd`` without waiting; False if held."""
+    try:
+        import fcntl
+    except ImportError:  # Windows
+        import msvcrt
+
+        try:
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
 
 
 def write_text(run: Path, name: str, text: str) -> None:
@@ -129,13 +187,13 @@ class MetricsLog:
 
 
 def update_latest(run: Path, root: Path = RUNS_ROOT) -> None:
-    """Point ``runs/latest`` at ``run`` (replacing the old pointer atomically)."""
-    root.mkdir(parents=True, exist_ok=True)
+    """Point ``runs/latest`` at ``run`` (atomically), when ``run`` lies under ``runs/``:
+    a run elsewhere (``--out /tmp/x``) is not the latest run in runs/."""
     run_abs = run.resolve()
     try:
         target = str(run_abs.relative_to(root.resolve()))
     except ValueError:
-        target = str(run_abs)
+        return
     latest = root / LATEST
     tmp = root / f".{LATEST}.{os.getpid()}.tmp"
     with contextlib.suppress(FileNotFoundError):

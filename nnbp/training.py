@@ -25,7 +25,7 @@ import numpy as np
 from nnbp import checkpoint, data, model_file, runs
 from nnbp.config import Config
 from nnbp.data import Splits
-from nnbp.errors import Diverged, Interrupted, RunError, UsageError
+from nnbp.errors import Diverged, Interrupted, UsageError
 from nnbp.fit import TrainState, fit
 from nnbp.model import Model
 from nnbp.network import Network
@@ -92,25 +92,20 @@ def train(
     """
     if resume and overwrite:
         raise UsageError("resume and overwrite exclude each other")
-    if isinstance(config, str | os.PathLike) and Path(config).is_dir():
-        if not resume:
-            raise UsageError(f"{config}: is a directory; give a config file, or resume the run")
-        out = Path(config) if out is None else out
-        config = Path(config) / runs.CONFIG_FILE
-    cfg = resolve_config(config, overrides)
-    run = Path(out) if out is not None else runs.default_dir(cfg.name)
-    ckpt = _resumable(cfg, run) if resume else None
-    if ckpt is None:
-        runs.check_target(run, overwrite=overwrite)
+    cfg, run = _target(config, overrides, out, resume)
+    runs.check_not_in_use(run)
+    _check_run_dir(cfg, run, resume, overwrite)
     splits = data.load_splits(cfg)
-    if ckpt is None:
-        runs.prepare(run, overwrite=overwrite)
+    with runs.locked(run):
+        ckpt = _check_run_dir(cfg, run, resume, overwrite)  # again, now that the run is ours
+        if ckpt is None:
+            runs.prepare(run, overwrite=overwrite)
         runs.write_text(run, runs.CONFIG_FILE, cfg.to_yaml())
-    writer = _RunWriter(cfg, run, splits, ckpt)
-    if on_start is not None:
-        on_start(splits, writer.state.epoch)
-    state = writer.fit(on_epoch, on_batches)
-    writer.save_checkpoint(finished=True)
+        writer = _RunWriter(cfg, run, splits, ckpt)
+        if on_start is not None:
+            on_start(splits, writer.state.epoch)
+        state = writer.fit(on_epoch, on_batches)
+        writer.save_checkpoint(finished=True)
     runs.update_latest(run)
     kept = writer.kept_epoch()
     row = state.history[kept - 1]
@@ -118,6 +113,29 @@ def train(
         run, cfg, state.epoch, kept, row["test_accuracy"], row["validation_accuracy"],
         state.stop_reason,
     )  # fmt: skip
+
+
+def _target(
+    config: ConfigLike, overrides: Overrides, out: str | os.PathLike | None, resume: bool
+) -> tuple[Config, Path]:
+    """The resolved config and the run directory it trains into."""
+    if isinstance(config, str | os.PathLike) and Path(config).is_dir():
+        if not resume:
+            raise UsageError(f"{config}: is a directory; give a config file, or resume the run")
+        out = Path(config) if out is None else out
+        config = Path(config) / runs.CONFIG_FILE
+    cfg = resolve_config(config, overrides)
+    return cfg, Path(out) if out is not None else runs.default_dir(cfg.name)
+
+
+def _check_run_dir(
+    cfg: Config, run: Path, resume: bool, overwrite: bool
+) -> checkpoint.Checkpoint | None:
+    """The checkpoint to resume from, or None after checking that a new run may start."""
+    if resume:
+        return checkpoint.resumable(cfg, run)
+    runs.check_target(run, overwrite=overwrite)
+    return None
 
 
 class _RunWriter:
@@ -139,7 +157,7 @@ class _RunWriter:
         )  # fmt: skip
         self.state = TrainState(eta=t.eta)
         if ckpt is not None:
-            self.state = _restore(run, ckpt, self.net, self.optimizer, self.rng)
+            self.state = checkpoint.restore(run, ckpt, self.net, self.optimizer, self.rng)
         else:
             self.save_checkpoint()  # epoch 0: an interruption in the first epoch can resume
         self.log = runs.MetricsLog(run, self.state.history if ckpt is not None else None)
@@ -235,33 +253,3 @@ def stop_on_signals(flag: StopFlag) -> Iterator[None]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
-
-
-def _resumable(cfg: Config, run: Path) -> checkpoint.Checkpoint:
-    """The checkpoint of an interrupted run made with this very config."""
-    ckpt = checkpoint.load(run / runs.CHECKPOINT_FILE)
-    if ckpt.finished:
-        raise RunError(f"{run}: the run has finished; there is nothing to resume")
-    if ckpt.config_sha256 != cfg.digest():
-        raise RunError(
-            f"{run}: the run was made with another config (its config.yaml); resume it with"
-            f" `nnbp train --resume {run}` and no --set"
-        )
-    return ckpt
-
-
-def _restore(
-    run: Path, ckpt: checkpoint.Checkpoint, net: Network, opt: SGD, rng: np.random.Generator
-) -> TrainState:
-    """Put the checkpoint's parameters, velocities and generator state back in place."""
-    if [p.shape for p in ckpt.params] != [p.shape for p in net.params] or any(
-        p.dtype != net.dtype for p in ckpt.params
-    ):
-        raise RunError(f"{run}: the checkpoint's arrays do not fit the config's network")
-    for p, saved in zip(net.params, ckpt.params, strict=True):
-        p[...] = saved
-    if opt.velocity is not None and ckpt.velocity is not None:
-        for v, saved in zip(opt.velocity, ckpt.velocity, strict=True):
-            v[...] = saved
-    rng.bit_generator.state = ckpt.rng_state
-    return ckpt.state
