@@ -101,8 +101,10 @@ def test_latest_moves_only_for_runs_under_runs(runner, tiny_config, tmp_path_fac
     assert runs.find_latest() == Path("runs/second").resolve()
 
 
-def test_the_lock_holds_the_trainers_pid(runner):
+def test_the_lock_holds_the_trainers_pid_and_is_released_on_exit(runner):
     run = Path("runs/x")
     with runs.locked(run):
         assert (run / runs.LOCK_FILE).read_text() == str(os.getpid())
-        runs.check_not_in_use(run)  # the same process may look: flock is per open file
+        with pytest.raises(RunError, match=f"pid {os.getpid()}"):
+            runs.check_not_in_use(run)
+    runs.check_not_in_use(run)
