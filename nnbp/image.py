@@ -6,7 +6,7 @@ of mass is at the centre; ink is high (255) on a 0 background. ``load_image`` do
 same to any image Pillow reads, after making it grayscale and, when its ink is dark on a
 light background (a drawing, a photo of paper), inverting it.
 
-The result stays uint8: ``nnbp.data.scale_images`` is the one place where pixels become
+The result stays uint8: ``nnbp.inputs.scale_images`` is the one place where pixels become
 network inputs in [0, 1].
 """
 
@@ -16,11 +16,17 @@ import os
 import stat
 import struct
 import warnings
+from collections.abc import Callable
+from typing import TypeVar
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from nnbp.errors import DataError
+from nnbp.errors import ImageError
+
+__all__ = ["MAX_PIXELS", "ImageError", "load_image", "to_text"]
+
+T = TypeVar("T")
 
 MAX_PIXELS = 50_000_000
 """Largest image (width * height, as the file declares it) we decode, about 50 megapixels.
@@ -39,13 +45,10 @@ _CHARS = " .:-=+*#%@"  # to_text's intensity scale, from background to full ink
 
 # What Pillow raises for bytes it cannot decode (a truncated PNG gives SyntaxError or
 # EOFError, a bad header struct.error, a DDS with an unknown pixel format
-# NotImplementedError, ...); anything else is a bug and keeps its traceback.
+# NotImplementedError, ...). Only calls into Pillow are wrapped (``_pillow``): the same
+# exception from nnbp's own code is a bug and keeps its traceback.
 _DECODE_ERRORS = (OSError, ValueError, SyntaxError, EOFError, struct.error, IndexError)
 _DECODE_ERRORS += (KeyError, TypeError, ZeroDivisionError, NotImplementedError)
-
-
-class ImageError(DataError):
-    """An image file is missing, not an image, unreadable or too large."""
 
 
 def _reason(e: BaseException) -> str:
@@ -56,28 +59,46 @@ def _reason(e: BaseException) -> str:
     return " ".join(text.split()) or type(e).__name__
 
 
-def _pixels(im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, str]:
-    """The decoded first frame as (gray, alpha, kind).
+def _pillow(where: str, call: Callable[[], T]) -> T:
+    """``call()``, a call into Pillow, with its decoding errors as ImageError naming ``where``."""
+    try:
+        with warnings.catch_warnings():
+            # Pillow warns about oddities it recovers from (corrupt EXIF, ...): the library
+            # never prints, and the image either decodes or raises. Its bomb warning becomes
+            # an error so that a huge declared size is refused, never decoded.
+            warnings.simplefilter("ignore")
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            return call()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
+        raise ImageError(f"{where}: refused as a possible decompression bomb ({e})") from None
+    except _DECODE_ERRORS as e:
+        raise ImageError(f"{where}: cannot read as an image ({_reason(e)})") from None
+
+
+def _pixels(where: str, im: Image.Image) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """The decoded first frame of ``im`` (read from ``where``) as (gray, alpha, kind).
 
     gray is (h, w): uint8 for 8-bit modes (kind "8"), uint16 for 16-bit ones ("16"),
     int32 ("I") or float32 ("F") for the wide modes. alpha is (h, w) uint8, or None when
-    the image has no transparency.
+    the image has no transparency. np.array, not asarray: Pillow's buffer would give a
+    read-only array.
     """
     mode = im.mode
     if mode.startswith("I;16"):
-        return np.asarray(im.convert("I")).astype(np.uint16), None, "16"
+        return _pillow(where, lambda: np.array(im.convert("I"))).astype(np.uint16), None, "16"
     if mode in ("I", "F"):
-        return np.array(im), None, mode
+        return _pillow(where, lambda: np.array(im)), None, mode
     if mode == "LAB":
-        return np.array(im.getchannel("L")), None, "8"  # L* is the lightness
+        return _pillow(where, lambda: np.array(im.getchannel("L"))), None, "8"  # L*: lightness
     if mode in _ALPHA_MODES or "transparency" in im.info:
         # RGBA first: Pillow applies palette and single-colour (tRNS) transparency there.
-        la = im.convert("RGBA").convert("LA")
-        return np.array(la.getchannel("L")), np.array(la.getchannel("A")), "8"
-    if mode not in ("L", "RGB", "1", "P"):
-        im = im.convert("RGB")  # CMYK, YCbCr, HSV, ...: through RGB, which all of them reach
-    # np.array, not asarray: Pillow's buffer would give a read-only array.
-    return np.array(im.convert("L")), None, "8"
+        la = _pillow(where, lambda: im.convert("RGBA").convert("LA"))
+        gray = _pillow(where, lambda: np.array(la.getchannel("L")))
+        return gray, _pillow(where, lambda: np.array(la.getchannel("A"))), "8"
+    if mode in ("L", "RGB", "1", "P"):
+        return _pillow(where, lambda: np.array(im.convert("L"))), None, "8"
+    # CMYK, YCbCr, HSV, ...: through RGB, which all of them reach.
+    return _pillow(where, lambda: np.array(im.convert("RGB").convert("L"))), None, "8"
 
 
 def _read(where: str) -> tuple[np.ndarray, np.ndarray | None, str]:
@@ -95,28 +116,16 @@ def _read(where: str) -> tuple[np.ndarray, np.ndarray | None, str]:
         raise ImageError(f"{where}: not a regular file, expected an image file")
     if info.st_size == 0:
         raise ImageError(f"{where}: file is empty, expected an image file")
-    try:
-        with warnings.catch_warnings():
-            # Pillow warns about oddities it recovers from (corrupt EXIF, ...): the library
-            # never prints, and the image either decodes or raises. Its bomb warning becomes
-            # an error so that a huge declared size is refused, never decoded.
-            warnings.simplefilter("ignore")
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
-            with Image.open(where) as im:
-                width, height = im.size
-                if width * height > MAX_PIXELS:
-                    raise ImageError(
-                        f"{where}: image is {width}x{height} pixels, more than the "
-                        f"{MAX_PIXELS}-pixel limit"
-                    )
-                if im.format in _REFUSED_FORMATS:
-                    raise ImageError(f"{where}: {im.format} files are not supported")
-                im.load()  # the first frame only: Image.open leaves animations there
-                return _pixels(im)
-    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as e:
-        raise ImageError(f"{where}: refused as a possible decompression bomb ({e})") from None
-    except _DECODE_ERRORS as e:
-        raise ImageError(f"{where}: cannot read as an image ({_reason(e)})") from None
+    with _pillow(where, lambda: Image.open(where)) as im:
+        width, height = im.size
+        if width * height > MAX_PIXELS:
+            raise ImageError(
+                f"{where}: image is {width}x{height} pixels, more than the {MAX_PIXELS}-pixel limit"
+            )
+        if im.format in _REFUSED_FORMATS:
+            raise ImageError(f"{where}: {im.format} files are not supported")
+        _pillow(where, im.load)  # the first frame only: Image.open leaves animations there
+        return _pixels(where, im)
 
 
 def _to_uint8(values: np.ndarray, kind: str) -> np.ndarray:

@@ -3,20 +3,29 @@
 ``gradcheck`` compares backprop's dC/db (BP3), dC/dw (BP4) and dC/dz (BP1 at the output
 layer, BP2 below it) with central finite differences in float64. ``layer_stats`` measures,
 per layer, what chapter 2 says makes learning slow (saturated neurons, small sigma'(z))
-and chapter 5's per-layer speed of learning (the norm of the gradient).
+and chapter 5's per-layer speed of learning (the norm of the gradient). ``subject`` gives
+the network and examples ``nnbp gradcheck`` and ``nnbp inspect`` look at.
 
 Layers are numbered from 1 for the first weight layer (the book's layer 2).
 """
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from nnbp import runs
+from nnbp.errors import UsageError
 from nnbp.network import Network, sigmoid_, sigmoid_prime_
 from nnbp.sgd import Regularization
+
+if TYPE_CHECKING:
+    from nnbp.config import Config
 
 SATURATION = 0.02  # an activation within this of 0 or 1 counts as saturated
 
@@ -98,56 +107,83 @@ def _gradcheck(
 ) -> list[LayerCheck]:
     net = Network([w.astype(np.float64) for w in net.w], [b.astype(np.float64) for b in net.b],
                   net.cost)  # fmt: skip
-    x = x.astype(np.float64)
-    y = y.astype(np.float64)
-    ws = net.trace(x, y)  # backprop: per-example deltas, summed gradients
-    m = len(x)
+    check = _Check(net, x.astype(np.float64), y.astype(np.float64), reg, h)
+    return [
+        check.layer(l, rng, max_entries)
+        for l in range(len(net.params))
+        if not layers or l + 1 in layers
+    ]
 
-    def cost() -> float:
-        return float(net.cost_fn.fn(net.feedforward(x), y).mean()) + reg.cost(net.w)
 
-    def central(array: np.ndarray, index: tuple[int, ...], step: float, f: Any) -> float:
-        old = array[index]
-        array[index] = old + step
-        up = f()
-        array[index] = old - step
-        down = f()
-        array[index] = old
-        return (up - down) / (2 * step)
+class _Check:
+    """Backprop's gradients of a float64 network on (x, y), and finite differences of
+    its cost to compare them with. Perturbing ``net.w[l]`` or ``net.b[l]`` (views)
+    perturbs the network."""
 
-    def numeric(array: np.ndarray, index: tuple[int, ...], f: Any = cost) -> float:
-        # Richardson extrapolation of two central differences cancels their h^2 error
-        # term, so h can be large enough (1e-3) for rounding noise to stay near 1e-13.
-        return (4 * central(array, index, h / 2, f) - central(array, index, h, f)) / 3
+    def __init__(
+        self, net: Network, x: np.ndarray, y: np.ndarray, reg: Regularization, h: float
+    ) -> None:
+        self.net, self.x, self.y, self.reg, self.h = net, x, y, reg, h
+        self.ws = net.trace(x, y)  # backprop: per-example deltas, summed gradients
 
-    results = []
-    for l in range(len(net.params)):
-        if layers and l + 1 not in layers:
-            continue
-        w, b = net.w[l], net.b[l]  # views: perturbing them perturbs the network
-        grad_w = (
-            ws.nabla_w[l] / m + reg.gradient(net.params[l], np.empty_like(net.params[l]))[:, :-1]
-        )
-        grad_b = ws.nabla_b[l] / m
-        worst_b = _worst([(numeric(b, (j,)), grad_b[j]) for j in range(len(b))])
+    def cost(self) -> float:
+        """The mean cost over (x, y), regularisation included."""
+        net = self.net
+        return float(net.cost_fn.fn(net.feedforward(self.x), self.y).mean()) + self.reg.cost(net.w)
+
+    def numeric(
+        self, array: np.ndarray, index: tuple[int, ...], f: Callable[[], float] | None = None
+    ) -> float:
+        """d f / d array[index] (f: the mean cost by default) by central differences.
+
+        Richardson extrapolation of two central differences cancels their h^2 error term,
+        so h can be large enough (1e-3) for rounding noise to stay near 1e-13.
+        """
+        f = f or self.cost
+        return (4 * _central(array, index, self.h / 2, f) - _central(array, index, self.h, f)) / 3
+
+    def layer(self, l: int, rng: np.random.Generator, max_entries: int) -> LayerCheck:
+        """Layer l's (0-based) largest relative errors of dC/db, dC/dw and dC/dz."""
+        net, m = self.net, len(self.x)
+        w, b = net.w[l], net.b[l]
+        regularization = self.reg.gradient(net.params[l], np.empty_like(net.params[l]))
+        grad_w = self.ws.nabla_w[l] / m + regularization[:, :-1]
+        grad_b = self.ws.nabla_b[l] / m
+        worst_b = _worst([(self.numeric(b, (j,)), grad_b[j]) for j in range(len(b))])
         picks = _sample(w.shape, max_entries, rng)
-        if reg.lmbda and reg.kind == "l1":
+        if self.reg.lmbda and self.reg.kind == "l1":
             # |w| has a kink at 0: a difference across it measures no derivative.
-            picks = [i for i in picks if abs(w[i]) > h]
-        worst_w = _worst([(numeric(w, i), grad_w[i]) for i in picks])
-        # dC/dz: BP1/BP2 give dC_x/dz^l for each example; perturb z^l of one example.
-        z = (x if l == 0 else ws.a[l - 1]) @ w.T + b
+            picks = [i for i in picks if abs(w[i]) > self.h]
+        worst_w = _worst([(self.numeric(w, i), grad_w[i]) for i in picks])
+        worst_z = self.z_error(l, rng, max_entries)
+        return LayerCheck(l + 1, w.shape, worst_b, worst_w, worst_z, len(picks))
+
+    def z_error(self, l: int, rng: np.random.Generator, max_entries: int) -> float:
+        """dC/dz: BP1/BP2 give dC_x/dz^l for each example; perturb z^l of one example."""
+        net, x, y = self.net, self.x, self.y
+        z = (x if l == 0 else self.ws.a[l - 1]) @ net.w[l].T + net.b[l]
         pairs = []
         for i, j in _sample(z.shape, max_entries, rng):
             zi, yi = z[i : i + 1].copy(), y[i : i + 1]
 
-            def cost_x(zi: np.ndarray = zi, yi: np.ndarray = yi, l: int = l) -> float:
+            def cost_x(zi: np.ndarray = zi, yi: np.ndarray = yi) -> float:
                 return float(_cost_from_z(net, l, zi, yi)[0])
 
-            pairs.append((numeric(zi, (0, j), cost_x), ws.delta[l][i, j]))
-        worst_z = _worst(pairs)
-        results.append(LayerCheck(l + 1, w.shape, worst_b, worst_w, worst_z, len(picks)))
-    return results
+            pairs.append((self.numeric(zi, (0, j), cost_x), self.ws.delta[l][i, j]))
+        return _worst(pairs)
+
+
+def _central(
+    array: np.ndarray, index: tuple[int, ...], step: float, f: Callable[[], float]
+) -> float:
+    """(f(array[index] + step) - f(array[index] - step)) / 2 step; the entry is restored."""
+    old = array[index]
+    array[index] = old + step
+    up = f()
+    array[index] = old - step
+    down = f()
+    array[index] = old
+    return (up - down) / (2 * step)
 
 
 def _sample(shape: tuple[int, ...], k: int, rng: np.random.Generator) -> list[tuple[int, ...]]:
@@ -186,3 +222,51 @@ def layer_stats(net: Network, x: np.ndarray, y: np.ndarray) -> list[dict[str, An
             }
         )
     return rows
+
+
+@dataclass(frozen=True)
+class Subject:
+    """A network to look inside, and the training examples to look at it with."""
+
+    network: Network
+    config: Config  # the run's config.yaml, or the config file the network was drawn from
+    x: np.ndarray  # (m, n_in) the first m training inputs
+    y: np.ndarray  # (m, n_L) their one-hot targets, float64
+    n_train: int  # size of the whole training set: the n of the regularisation term
+    description: str  # "the weights of RUN" or "a fresh network from CONFIG (seed S)"
+
+    @property
+    def regularization(self) -> Regularization:
+        """The config's regularisation term, as training adds it to the cost."""
+        t = self.config.training
+        return Regularization(t.lmbda, t.regularization, self.n_train)
+
+
+def subject(target: str | os.PathLike | None, samples: int) -> Subject:
+    """A run's trained network, or a fresh one from a config file, with examples.
+
+    ``target``: a config file (.yaml or .yml: a network drawn from its seed, as training
+    starts), a run directory or a weights file inside one (its trained weights), or None
+    (the latest run). The examples are the first ``samples`` of the config's training data.
+    """
+    from nnbp import config, data, model
+    from nnbp.metrics import one_hot
+
+    path = None if target is None else Path(target)
+    if path is not None and path.is_file() and path.suffix in (".yaml", ".yml"):
+        cfg = config.load(path)
+        net = Network.create(
+            cfg.network.sizes, np.random.default_rng(cfg.training.seed), init=cfg.network.init,
+            cost=cfg.network.cost, dtype=cfg.training.dtype,
+        )  # fmt: skip
+        description = f"a fresh network from {path} (seed {cfg.training.seed})"
+    else:
+        trained = model.load(path)
+        if trained.run_dir is None:
+            raise UsageError(f"{path}: no config.yaml beside the weights file to name the data")
+        cfg = config.load(trained.run_dir / runs.CONFIG_FILE)
+        net, description = trained.network, f"the weights of {trained.run_dir}"
+    splits = data.load_splits(cfg)
+    x = splits.train.x[:samples]
+    y = one_hot(splits.train.labels[:samples], net.sizes[-1], np.float64)
+    return Subject(net, cfg, x, y, len(splits.train), description)

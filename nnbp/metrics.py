@@ -1,4 +1,5 @@
-"""How well a network does on labelled data: accuracy, cost, confusion, per-class scores.
+"""How well a network does on labelled data: accuracy, cost, confusion, per-class scores;
+and ``read_log``, the per-epoch record of them a run keeps (metrics.jsonl).
 
 Everything starts from the network's outputs on the whole set (``Network.feedforward``,
 in large matrix batches); the scores are then counting over integer labels.
@@ -6,15 +7,23 @@ in large matrix batches); the scores are then counting over integer labels.
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nnbp.costs import COSTS
+from nnbp.errors import RunError
 
 # Outputs are computed in chunks this large: big enough for fast matrix products, small
 # enough that a (chunk, 784) float32 block and its activations stay around 30-60 MB.
 EVAL_BATCH = 10_000
+
+# The keys of a metrics.jsonl line that hold numbers (or null), and those of its trace.
+LOG_NUMBERS = ("train_cost", "train_accuracy", "validation_accuracy", "test_accuracy", "eta")
+TRACE_KEYS = ("layer", "delta_norm", "mean_sigma_prime", "saturated", "grad_w_norm", "grad_b_norm")
 
 
 def one_hot(labels: np.ndarray, n_classes: int, dtype: np.dtype | type) -> np.ndarray:
@@ -99,3 +108,44 @@ def confident_errors(p: np.ndarray, labels: np.ndarray, n: int) -> list[dict[str
         }
         for i in order
     ]
+
+
+def read_log(path: str | os.PathLike) -> list[dict[str, Any]]:
+    """A run's metrics.jsonl as one dict per epoch, checked: each line a JSON object with
+    an integer ``epoch``, numbers (or null) under the keys of LOG_NUMBERS, and a
+    ``trace`` (when present) of objects with numbers under the keys of TRACE_KEYS. A bad
+    line is a RunError naming the file and the line."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise RunError(f"{path}: cannot read ({e})") from None
+    numbered = enumerate(lines, start=1)
+    records = [_record(f"{path}: line {n}", line) for n, line in numbered if line.strip()]
+    if not records:
+        raise RunError(f"{path}: no epochs recorded")
+    return records
+
+
+def _record(where: str, line: str) -> dict[str, Any]:
+    """One line of metrics.jsonl, checked; ``where`` (file and line) starts each RunError."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        raise RunError(f"{where} is not valid JSON") from None
+    if not isinstance(record, dict) or type(record.get("epoch")) is not int:
+        raise RunError(f"{where}: expected a JSON object with an integer 'epoch'")
+    for key in LOG_NUMBERS:
+        if record.get(key) is not None and not _is_number(record[key]):
+            raise RunError(f"{where}: '{key}' must be a number or null")
+    trace = record.get("trace", [])
+    if not isinstance(trace, list) or not all(
+        isinstance(t, dict) and all(_is_number(t.get(k)) for k in TRACE_KEYS) for t in trace
+    ):
+        keys = ", ".join(TRACE_KEYS)
+        raise RunError(f"{where}: 'trace' must be a list of objects with numeric keys {keys}")
+    return record
+
+
+def _is_number(v: Any) -> bool:
+    return type(v) in (int, float)  # JSON gives int, float, bool, str...: bool is no number

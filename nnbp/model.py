@@ -142,7 +142,9 @@ class Model:
             )
         return rows.astype(dtype, copy=False)
 
-    def read_images(self, paths: Sequence[str | os.PathLike], *, invert: bool | None = None):
+    def read_images(
+        self, paths: Sequence[str | os.PathLike], *, invert: bool | None = None
+    ) -> np.ndarray:
         """uint8 (n, rows, cols): each file prepared as ``nnbp predict`` does; ImageError
         naming the first file that cannot be read."""
         from nnbp.image import load_image
@@ -237,8 +239,27 @@ class Model:
         from nnbp import idx
 
         pixels, targets = idx.read_pair(images, labels, num_classes=self.sizes[-1])
+        rows, cols = pixels.shape[1:]  # an IDX images file is (n, rows, cols)
+        if rows * cols != self.sizes[0]:
+            raise DataError(
+                f"{images}: {rows}x{cols} images ({rows * cols} inputs), but the network"
+                f" takes {self.sizes[0]} inputs"
+            )
         self.check_images(pixels, str(images))
         return pixels, targets
+
+    def read_idx_images(self, path: str | os.PathLike) -> np.ndarray:
+        """uint8 (n, rows, cols): every image of an IDX images file, checked to fit this model."""
+        from nnbp import idx
+
+        pixels = idx.read_images(path)
+        if pixels.shape[1:] != self.input_shape:
+            rows, cols = self.input_shape
+            raise DataError(
+                f"{os.fspath(path)}: images are {pixels.shape[1]}x{pixels.shape[2]}, the network"
+                f" takes {rows}x{cols}"
+            )
+        return pixels
 
 
 def load(path: str | os.PathLike | None = None) -> Model:

@@ -1,48 +1,43 @@
 """Pictures of a finished run: learning curves, confusion, first-layer weights, errors.
 
-``plot_run(run, out)`` reads a run directory (see runs.py) and writes PNG files into
-``out``. matplotlib is an optional extra (``pip install 'nnbp[plot]'``), imported only
-here and only when a picture is drawn; figures are drawn on ``Figure`` with the Agg
-canvas directly, so no pyplot, no global backend and no window is ever involved.
-Everything that can fail (files, data) is read before the first picture is written.
+``plot_run(run, out)`` reads a run directory (see runs.py) and its model and test data
+(``nnbp.load``), and writes PNG files into ``out``. matplotlib is an optional extra
+(``pip install 'nnbp[plot]'``), imported only here; figures are drawn on ``Figure`` with
+the Agg canvas directly: no pyplot, no global backend, no window. Everything that can
+fail (files, data) is read before the first picture is written.
 """
 
 from __future__ import annotations
 
 import io
-import json
 import math
+import os
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from nnbp import config, data, idx, metrics, model_file
+from nnbp import metrics
 from nnbp.atomic import atomic_write_bytes
-from nnbp.errors import DataError, NnbpError, RunError
-from nnbp.inputs import scale_images
+from nnbp.errors import MissingExtra, RunError
+from nnbp.model import Model, load
 from nnbp.runs import CONFIG_FILE, METRICS_FILE, WEIGHTS_FILE
 
 DPI = 110
 MAX_TILES = 100  # first-layer neurons drawn: a 10x10 grid stays legible
 MAX_ERRORS = 16  # confidently wrong test images drawn: a 4x4 grid
-NUMBERS = ("train_cost", "train_accuracy", "validation_accuracy", "test_accuracy", "eta")
-TRACE_KEYS = ("layer", "delta_norm", "mean_sigma_prime", "saturated", "grad_w_norm", "grad_b_norm")
 INSTALL_HINT = (
     "matplotlib is not installed; install it with: pip install 'nnbp[plot]'"
     " (make install includes it)"
 )
 
 
-class PlotError(NnbpError):
-    """The optional plotting dependency (matplotlib) is missing."""
-
-
-def plot_run(run: Path, out: Path) -> list[Path]:
+def plot_run(run: str | os.PathLike, out: str | os.PathLike) -> list[Path]:
     """Write the run's pictures into ``out`` (created if needed); return their paths.
 
     In order: learning_curves.png, confusion_matrix.png, first_layer_weights.png,
     confident_errors.png, and layer_trace.png when metrics.jsonl carries ``trace``.
+    MissingExtra, RunError or DataError are raised before anything is written.
     """
     new_figure = _figure_maker()  # fail on a missing matplotlib before any work
     run = Path(run)
@@ -51,31 +46,23 @@ def plot_run(run: Path, out: Path) -> list[Path]:
     for name in (METRICS_FILE, WEIGHTS_FILE, CONFIG_FILE):
         if not (run / name).is_file():
             raise RunError(f"{run / name}: not found; has the run finished?")
-    records = _read_metrics(run / METRICS_FILE)
-    net, meta = model_file.load(run / WEIGHTS_FILE)
-    paths = data.data_paths(config.load(run / CONFIG_FILE))
-    n_classes = net.sizes[-1]
-    images, labels = idx.read_pair(paths["test_images"], paths["test_labels"], n_classes)
-    if math.prod(images.shape[1:]) != net.sizes[0]:
-        raise DataError(
-            f"{paths['test_images']}: expected images of {net.sizes[0]} pixels, the input"
-            f" size of {run / WEIGHTS_FILE}"
-        )
-    names = [str(c) for c in meta.get("class_names") or []]
-    names = names if len(names) == n_classes else [str(k) for k in range(n_classes)]
-    shape = tuple(meta.get("input_shape") or images.shape[1:])
-    if math.prod(shape) != net.sizes[0]:
-        shape = images.shape[1:]  # the metadata disagrees with the net; trust the data
-    probs = metrics.probabilities(metrics.outputs(net, scale_images(images, net.dtype)))
-
+    records = metrics.read_log(run / METRICS_FILE)
+    model = load(run)
+    images, labels, _ = model.test_data()
+    probs, names = model.predict_proba(images), model.class_names
     figures = {
-        "learning_curves.png": _learning_curves(new_figure, records, meta.get("epoch")),
+        "learning_curves.png": _learning_curves(new_figure, records, model.epoch),
         "confusion_matrix.png": _confusion(new_figure, labels, probs, names),
-        "first_layer_weights.png": _first_layer(new_figure, net.w[0], shape, len(net.sizes)),
+        "first_layer_weights.png": _first_layer(new_figure, model),
         "confident_errors.png": _errors(new_figure, images, labels, probs, names),
     }
     if any(r.get("trace") for r in records):  # an empty list has nothing to draw
         figures["layer_trace.png"] = _layer_trace(new_figure, records)
+    return _save(figures, Path(out))
+
+
+def _save(figures: dict[str, Any], out: Path) -> list[Path]:
+    """Each figure as the PNG file ``out/name``, written atomically; their paths."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -93,12 +80,12 @@ def plot_run(run: Path, out: Path) -> list[Path]:
 
 
 def _figure_maker() -> Any:
-    """A maker of matplotlib Figures on the Agg canvas; PlotError without matplotlib."""
+    """A maker of matplotlib Figures on the Agg canvas; MissingExtra without matplotlib."""
     try:
         from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
     except ImportError:
-        raise PlotError(INSTALL_HINT) from None
+        raise MissingExtra(INSTALL_HINT) from None
 
     def make(**kwargs: Any) -> Any:
         fig = Figure(dpi=DPI, layout="constrained", **kwargs)
@@ -106,43 +93,6 @@ def _figure_maker() -> Any:
         return fig
 
     return make
-
-
-def _read_metrics(path: Path) -> list[dict[str, Any]]:
-    """metrics.jsonl as one dict per epoch, checked; a bad line is a RunError naming it."""
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise RunError(f"{path}: cannot read ({e})") from None
-    records = []
-    for n, line in enumerate(lines, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except ValueError:
-            raise RunError(f"{path}: line {n} is not valid JSON") from None
-        if not isinstance(record, dict) or type(record.get("epoch")) is not int:
-            raise RunError(f"{path}: line {n}: expected a JSON object with an integer 'epoch'")
-        for key in NUMBERS:
-            if record.get(key) is not None and not _is_number(record[key]):
-                raise RunError(f"{path}: line {n}: '{key}' must be a number or null")
-        trace = record.get("trace", [])
-        if not isinstance(trace, list) or not all(
-            isinstance(t, dict) and all(_is_number(t.get(k)) for k in TRACE_KEYS) for t in trace
-        ):
-            raise RunError(
-                f"{path}: line {n}: 'trace' must be a list of objects with numeric keys "
-                + ", ".join(TRACE_KEYS)
-            )
-        records.append(record)
-    if not records:
-        raise RunError(f"{path}: no epochs recorded")
-    return records
-
-
-def _is_number(v: Any) -> bool:
-    return type(v) in (int, float)  # JSON gives int, float, bool, str...: bool is no number
 
 
 def _series(records: list[dict[str, Any]], key: str, scale: float = 1.0) -> np.ndarray:
@@ -161,8 +111,6 @@ def _per_epoch(ax: Any, title: str, log: bool = False) -> None:
 
 def _learning_curves(new_figure: Any, records: list[dict[str, Any]], kept: int | None) -> Any:
     """Training cost (left) and the three accuracies in % (right), per epoch."""
-    from matplotlib.ticker import NullLocator
-
     fig = new_figure(figsize=(11, 4.4))
     ax_cost, ax_acc = fig.subplots(1, 2)
     epochs = [r["epoch"] for r in records]
@@ -182,21 +130,7 @@ def _learning_curves(new_figure: Any, records: list[dict[str, Any]], kept: int |
     low, high = ax_acc.get_ylim()
     ax_acc.set_ylim(low, min(high, 100.5))  # a flat 100% line would get room up to 105
     ax_acc.set_ylabel("accuracy (%)")
-    extra = []  # the eta line's legend entry, shown in the cost panel's one legend
-    etas = _series(records, "eta")
-    values = sorted(set(etas[~np.isnan(etas)]))
-    if len(values) > 1:
-        # Drawn only when eta changed (halvings), as steps centred on each epoch's point
-        # (the first epoch's eta stays visible); log base 2: each halving an equal step.
-        ax_eta = ax_cost.twinx()
-        extra = ax_eta.step(epochs, etas, where="mid", color="0.45", ls="--", label="eta")
-        ax_eta.set_yscale("log", base=2)
-        ax_eta.set_yticks(values[:: math.ceil(len(values) / 8)], minor=False)
-        ax_eta.yaxis.set_major_formatter("{x:g}")
-        ax_eta.yaxis.set_minor_locator(NullLocator())
-        ax_eta.set_ylabel("eta (learning rate), log scale", color="0.35")
-        ax_cost.set_zorder(ax_eta.get_zorder() + 1)  # cost line and legend above the steps
-        ax_cost.patch.set_visible(False)
+    extra = _eta_steps(ax_cost, epochs, _series(records, "eta"))
     title = "Learning curves"
     for ax, more in ((ax_cost, extra), (ax_acc, [])):
         if kept is not None:
@@ -207,6 +141,28 @@ def _learning_curves(new_figure: Any, records: list[dict[str, Any]], kept: int |
         title += f": kept epoch {kept}, test accuracy {100 * kept_row['test_accuracy']:.2f}%"
     fig.suptitle(title)
     return fig
+
+
+def _eta_steps(ax_cost: Any, epochs: list[int], etas: np.ndarray) -> list[Any]:
+    """eta per epoch on a twin axis of the cost panel when it changed (halvings); the
+    legend entry, for the cost panel's one legend."""
+    from matplotlib.ticker import NullLocator
+
+    values = sorted(set(etas[~np.isnan(etas)]))
+    if len(values) < 2:
+        return []
+    ax_eta = ax_cost.twinx()
+    # Steps centred on each epoch's point (the first epoch's eta stays visible); log
+    # base 2: each halving an equal step.
+    steps = ax_eta.step(epochs, etas, where="mid", color="0.45", ls="--", label="eta")
+    ax_eta.set_yscale("log", base=2)
+    ax_eta.set_yticks(values[:: math.ceil(len(values) / 8)], minor=False)
+    ax_eta.yaxis.set_major_formatter("{x:g}")
+    ax_eta.yaxis.set_minor_locator(NullLocator())
+    ax_eta.set_ylabel("eta (learning rate), log scale", color="0.35")
+    ax_cost.set_zorder(ax_eta.get_zorder() + 1)  # cost line and legend above the steps
+    ax_cost.patch.set_visible(False)
+    return steps
 
 
 def _confusion(new_figure: Any, labels: np.ndarray, probs: np.ndarray, names: list[str]) -> Any:
@@ -236,8 +192,9 @@ def _confusion(new_figure: Any, labels: np.ndarray, probs: np.ndarray, names: li
     return fig
 
 
-def _first_layer(new_figure: Any, w: np.ndarray, shape: tuple[int, ...], n_layers: int) -> Any:
+def _first_layer(new_figure: Any, model: Model) -> Any:
     """Each first-layer neuron's incoming weights as an image, red +, blue -."""
+    w, shape = model.network.w[0], model.input_shape
     shown = min(len(w), MAX_TILES)
     cols = math.ceil(math.sqrt(shown))
     rows = math.ceil(shown / cols)
@@ -252,7 +209,7 @@ def _first_layer(new_figure: Any, w: np.ndarray, shape: tuple[int, ...], n_layer
         limit = float(np.abs(w[k]).max()) or 1.0
         ax.imshow(w[k].reshape(shape), cmap="RdBu_r", vmin=-limit, vmax=limit)
         ax.set_title(f"{k + 1}", fontsize=7, pad=2)
-    kind = "hidden" if n_layers > 2 else "output"
+    kind = "hidden" if len(model.sizes) > 2 else "output"
     fig.suptitle(
         f"First-layer weights: {shown} of {len(w)} {kind} neurons\n"
         "red = positive, blue = negative, white = 0 (colour scale per tile, symmetric about 0)",
@@ -265,23 +222,22 @@ def _errors(
     new_figure: Any, images: np.ndarray, labels: np.ndarray, probs: np.ndarray, names: list[str]
 ) -> Any:
     """The test images the net got wrong with the highest probability for its wrong answer."""
-    said = probs.argmax(axis=1)
-    wrong = np.flatnonzero(said != labels)
-    order = wrong[np.argsort(-probs[wrong, said[wrong]], kind="stable")][:MAX_ERRORS]
-    cols = min(4, max(len(order), 1))
-    rows = max(math.ceil(len(order) / cols), 1)
+    errors = metrics.confident_errors(probs, labels, MAX_ERRORS)
+    n_wrong = int(np.count_nonzero(probs.argmax(axis=1) != labels))
+    cols = min(4, max(len(errors), 1))
+    rows = max(math.ceil(len(errors) / cols), 1)
     # At least 6.5 in wide, so the title fits above one or two images.
     fig = new_figure(figsize=(max(2.3 * cols + 0.4, 6.5), 2.4 * rows + 0.5))
     axes = fig.subplots(rows, cols, squeeze=False).ravel()
     for ax in axes:
         ax.set_axis_off()
-    for ax, i in zip(axes, order, strict=False):
-        ax.imshow(images[i], cmap="gray", vmin=0, vmax=255)
-        p = probs[i, said[i]]
-        ax.set_title(f"true {names[labels[i]]}, said {names[said[i]]}\n(p={p:.2f})", fontsize=9)
-    if not len(order):
+    for ax, e in zip(axes, errors, strict=False):
+        ax.imshow(images[e["index"]], cmap="gray", vmin=0, vmax=255)
+        said, p = names[e["predicted"]], e["confidence"]
+        ax.set_title(f"true {names[e['label']]}, said {said}\n(p={p:.2f})", fontsize=9)
+    if not errors:
         axes[0].text(0.5, 0.5, "no test image is misclassified", ha="center", va="center")
-    fig.suptitle(f"Most confidently wrong: {len(order)} of {len(wrong)} misclassified test images")
+    fig.suptitle(f"Most confidently wrong: {len(errors)} of {n_wrong} misclassified test images")
     return fig
 
 

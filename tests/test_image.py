@@ -18,8 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageDraw, ImageFilter
 
-from nnbp.errors import DataError
-from nnbp.image import MAX_PIXELS, ImageError, load_image, to_text
+import nnbp.image
+from nnbp.errors import DataError, ImageError
+from nnbp.image import MAX_PIXELS, load_image, to_text
 
 
 def mnist_like() -> np.ndarray:
@@ -265,6 +266,27 @@ def test_non_images_raise_image_error_naming_the_path(tmp_path: Path) -> None:
         assert message.startswith(f"{path}: ") and phrase in message, message
         assert "\n" not in message
     assert issubclass(ImageError, DataError) and ImageError.exit_code == 1
+    assert nnbp.image.ImageError is ImageError  # still importable from nnbp.image
+
+
+@pytest.mark.parametrize("mode", ["L", "RGBA", "CMYK", "I;16"])
+def test_a_bug_in_nnbps_own_code_keeps_its_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, mode: str
+) -> None:
+    """Only Pillow's calls are wrapped: the same exception types from nnbp's code between
+    them (the decoding errors include ValueError) are bugs, not ImageErrors."""
+    path = save(Image.fromarray(mnist_like()).convert(mode), tmp_path / "seven.tiff")
+
+    def broken(*args, **kwargs):
+        raise ValueError("a bug")
+
+    monkeypatch.setattr(nnbp.image, "_pixels", broken)  # nnbp's code, with the file open
+    with pytest.raises(ValueError, match="a bug"):
+        load_image(path)
+    monkeypatch.undo()
+    monkeypatch.setattr(Image.Image, "convert", broken)  # Pillow's code
+    with pytest.raises(ImageError, match=f"^{re.escape(str(path))}: cannot read as an image"):
+        load_image(path)
 
 
 def png_declaring(width: int, height: int) -> bytes:

@@ -7,13 +7,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
+from conftest import assert_one_error_line
 
 import nnbp.network as network
-from nnbp.cli import cli
+from nnbp import config, data, introspect, model_file
+from nnbp.costs import COSTS, CrossEntropyCost
+from nnbp.errors import UsageError
 from nnbp.introspect import Regularization, gradcheck, layer_stats
 from nnbp.metrics import one_hot
-from nnbp.network import COSTS, Network
+from nnbp.network import Network
 
 
 def small(cost: str, sizes=(6, 5, 4, 3)):
@@ -42,20 +44,25 @@ def test_gradcheck_samples_weights_on_large_layers():
     assert max(c.worst for c in results) < 1e-6
 
 
+def linear_prime(a: np.ndarray, out: np.ndarray, one=1) -> np.ndarray:
+    """sigma'(z) as if every neuron were linear: 1 everywhere (a broken BP2)."""
+    out[...] = 1
+    return out
+
+
 def test_gradcheck_fails_when_bp2_drops_sigma_prime(monkeypatch):
     """Break backprop on purpose: BP2 without sigma'(z) (as if every neuron were linear)."""
-    real = network.sigmoid_prime_from_a
-    monkeypatch.setattr(network, "sigmoid_prime_from_a", lambda a: np.ones_like(a))
+    monkeypatch.setattr(network, "sigmoid_prime_", linear_prime)
     net, x, y = small("cross-entropy")
     results = gradcheck(net, x, y, rng=np.random.default_rng(0))
     # The output layer's gradients do not use BP2 and stay right; the hidden ones fail.
     assert results[-1].weight < 1e-6 and results[-1].bias < 1e-6
     assert results[0].weight > 1e-2 and results[1].bias > 1e-2
-    monkeypatch.setattr(network, "sigmoid_prime_from_a", real)
 
 
 def test_gradcheck_fails_when_bp1_is_wrong(monkeypatch):
-    monkeypatch.setattr(COSTS["quadratic"], "delta", staticmethod(lambda a, y: a - y))
+    # The quadratic cost's BP1 without its sigma'(z^L) factor: delta^L = (a - y) k.
+    monkeypatch.setattr(COSTS["quadratic"], "delta", staticmethod(CrossEntropyCost.delta))
     net, x, y = small("quadratic")
     results = gradcheck(net, x, y, rng=np.random.default_rng(0))
     assert results[-1].z > 1e-2 and results[-1].bias > 1e-2
@@ -72,39 +79,67 @@ def test_layer_stats_by_hand():
     }  # fmt: skip
 
 
-@pytest.fixture
-def runner(tmp_path, monkeypatch):
-    monkeypatch.chdir(tmp_path)
-    return CliRunner()
+def test_subject_of_a_config_is_a_fresh_network_on_the_first_examples(tiny_config):
+    cfg_path = tiny_config(training={"lmbda": 2.0, "regularization": "l1"})
+    s = introspect.subject(cfg_path, 7)
+    cfg = config.load(cfg_path)
+    fresh = Network.create(cfg.network.sizes, np.random.default_rng(cfg.training.seed),
+                           init=cfg.network.init, cost=cfg.network.cost,
+                           dtype=cfg.training.dtype)  # fmt: skip
+    for p, q in zip(s.network.params, fresh.params, strict=True):
+        np.testing.assert_array_equal(p, q)
+    splits = data.load_splits(cfg)
+    np.testing.assert_array_equal(s.x, splits.train.x[:7])
+    np.testing.assert_array_equal(s.y, one_hot(splits.train.labels[:7], 3, np.float64))
+    assert s.y.dtype == np.float64 and s.n_train == 500 == len(splits.train)
+    assert s.regularization == Regularization(2.0, "l1", 500)
+    assert s.description == f"a fresh network from {cfg_path} (seed 7)"
 
 
-def test_gradcheck_command_exit_codes(runner, tiny_config, monkeypatch):
+def test_subject_of_a_run_is_its_trained_weights(invoke, tiny_config, tmp_path):
+    assert invoke("train", tiny_config()).exit_code == 0
+    run = Path("runs/tiny")
+    trained, _ = model_file.load(run / "weights.npz")
+    for target in (None, run, run / "weights.npz"):
+        s = introspect.subject(target, 5)
+        for p, q in zip(s.network.params, trained.params, strict=True):
+            np.testing.assert_array_equal(p, q)
+        assert len(s.x) == 5 and s.description.startswith("the weights of ")
+    lone = tmp_path / "lone.npz"
+    lone.write_bytes((run / "weights.npz").read_bytes())
+    with pytest.raises(UsageError, match="no config.yaml beside the weights file"):
+        introspect.subject(lone, 5)
+
+
+def test_gradcheck_command_exit_codes(invoke, tiny_config, monkeypatch):
     cfg = tiny_config(network={"cost": "log-likelihood"}, training={"lmbda": 1.0})
-    result = runner.invoke(cli, ["gradcheck", str(cfg)])
+    result = invoke("gradcheck", cfg)
     assert result.exit_code == 0, result.output
     assert "log-likelihood cost, l2 lmbda 1" in result.stdout
     assert "backprop agrees with finite differences" in result.stdout
     assert "(BP1)" in result.stdout and "(BP2)" in result.stdout
-    monkeypatch.setattr(network, "sigmoid_prime_from_a", lambda a: np.ones_like(a))
-    result = runner.invoke(cli, ["gradcheck", str(cfg)])
+    monkeypatch.setattr(network, "sigmoid_prime_", linear_prime)
+    result = invoke("gradcheck", cfg)
     assert result.exit_code == 1 and "backprop DISAGREES with finite differences" in result.stdout
-    result = runner.invoke(cli, ["gradcheck", str(cfg), "--layers", "5"])
-    assert result.exit_code == 2 and "the network has layers 1 to 2" in result.stderr
+    result = invoke("gradcheck", cfg, "--layers", "5")
+    assert_one_error_line(result, 2, "--layers 5: the network has layers 1 to 2")
+    result = invoke("gradcheck", cfg, "--layers", "one")
+    assert_one_error_line(result, 2, "--layers one: expected numbers like 1,2")
 
 
-def test_gradcheck_and_inspect_on_a_trained_run(runner, tiny_config):
-    assert runner.invoke(cli, ["train", str(tiny_config())]).exit_code == 0
-    result = runner.invoke(cli, ["gradcheck", "--samples", "5", "--layers", "2"])
+def test_gradcheck_and_inspect_on_a_trained_run(invoke, tiny_config):
+    assert invoke("train", tiny_config()).exit_code == 0
+    result = invoke("gradcheck", "--samples", "5", "--layers", "2")
     assert result.exit_code == 0 and "runs/tiny: quadratic cost" in result.stdout
-    result = runner.invoke(cli, ["inspect", "--json"])
+    result = invoke("inspect", "--json")
     rows = [json.loads(line) for line in result.stdout.splitlines()]
     assert [r["layer"] for r in rows] == [1, 2]
-    text = runner.invoke(cli, ["inspect"]).stdout
+    text = invoke("inspect").stdout
     assert "saturated" in text and "1 (64->10)" in text
 
 
-def test_training_trace_is_recorded_per_epoch(runner, tiny_config):
-    result = runner.invoke(cli, ["train", str(tiny_config(training={"trace": True, "epochs": 2}))])
+def test_training_trace_is_recorded_per_epoch(invoke, tiny_config):
+    result = invoke("train", tiny_config(training={"trace": True, "epochs": 2}))
     assert result.exit_code == 0, result.output
     lines = [json.loads(x) for x in Path("runs/tiny/metrics.jsonl").read_text().splitlines()]
     assert all(len(m["trace"]) == 2 for m in lines)

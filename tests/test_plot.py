@@ -6,14 +6,13 @@ import json
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
 from nnbp import idx
-from nnbp.cli import cli
-from nnbp.errors import DataError, RunError
-from nnbp.plot import INSTALL_HINT, PlotError, plot_run
+from nnbp.errors import DataError, MissingExtra, RunError
+from nnbp.plot import INSTALL_HINT, plot_run
 
 FOUR = [
     "learning_curves.png",
@@ -24,10 +23,9 @@ FOUR = [
 
 
 @pytest.fixture
-def run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tiny_config) -> Path:
+def run(tmp_path: Path, invoke, tiny_config) -> Path:
     """A finished 3-epoch run of the tiny 8x8, 3-class data, in runs/tiny/."""
-    monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(cli, ["train", str(tiny_config())], catch_exceptions=False)
+    result = invoke("train", tiny_config())
     assert result.exit_code == 0, result.output
     return tmp_path / "runs" / "tiny"
 
@@ -125,13 +123,22 @@ def test_missing_test_data_is_a_data_error(run: Path, tmp_path: Path, tiny_data)
         plot_run(run, tmp_path / "plots")
 
 
+def test_test_data_that_does_not_fit_the_network_is_a_data_error(
+    run: Path, tmp_path: Path, tiny_data
+):
+    idx.write_idx(tiny_data["test_images"], np.zeros((150, 9, 9), np.uint8))
+    with pytest.raises(DataError, match="9x9 images .81 inputs., but the network takes 64"):
+        plot_run(run, tmp_path / "plots")
+    assert not (tmp_path / "plots").exists()
+
+
 def test_without_matplotlib_says_how_to_install_it(
     run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
     # A None entry in sys.modules makes the import fail, as if the package were absent.
     for name in ("matplotlib", "matplotlib.figure", "matplotlib.backends.backend_agg"):
         monkeypatch.setitem(sys.modules, name, None)
-    with pytest.raises(PlotError) as info:
+    with pytest.raises(MissingExtra) as info:
         plot_run(run, tmp_path / "plots")
     assert str(info.value) == INSTALL_HINT
     assert "pip install 'nnbp[plot]'" in INSTALL_HINT and "\n" not in INSTALL_HINT

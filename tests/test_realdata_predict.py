@@ -6,11 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 from PIL import Image
 
 from nnbp import idx
-from nnbp.cli import cli
 
 pytestmark = pytest.mark.realdata
 
@@ -29,13 +27,19 @@ def test_images(mnist_dir):
     )
 
 
-def predict(*args) -> list[list[str]]:
-    result = CliRunner().invoke(cli, ["predict", *map(str, args)])
-    assert result.exit_code == 0, result.output
-    return [line.split("\t") for line in result.stdout.splitlines()]
+@pytest.fixture
+def predict(invoke):
+    """predict(*args): the rows of `nnbp predict ARGS`, each split at its tabs."""
+
+    def run(*args) -> list[list[str]]:
+        result = invoke("predict", *args)
+        assert result.exit_code == 0, result.output
+        return [line.split("\t") for line in result.stdout.splitlines()]
+
+    return run
 
 
-def test_png_round_trip_of_1000_test_images(trained, test_images, tmp_path):
+def test_png_round_trip_of_1000_test_images(predict, trained, test_images, tmp_path):
     images = test_images[0][:1000]
     idx.write_idx(tmp_path / "first-1000.idx", images)
     paths = []
@@ -66,7 +70,7 @@ def _variants(img: np.ndarray, rng: np.random.Generator) -> dict[str, Image.Imag
     }
 
 
-def test_user_style_images_predict_like_the_idx_digit(trained, test_images, tmp_path):
+def test_user_style_images_predict_like_the_idx_digit(predict, trained, test_images, tmp_path):
     """Digits the network gets right from the IDX file, redrawn as users' images (dark on
     light, off-centre on a large canvas, coloured, transparent, JPEG) keep their label."""
     images, labels = test_images
