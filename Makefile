@@ -6,7 +6,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 CONFIG ?= configs/mnist.yaml
 DATASET ?= mnist
-# Extra arguments for `nnbp train`, e.g. make train TRAIN_ARGS='--overwrite --set training.seed=2'
+# Extra arguments for `nnbp train`, e.g. make train ARGS='--overwrite --set training.seed=2'
+# (TRAIN_ARGS is the same, under its earlier name).
+ARGS ?=
 TRAIN_ARGS ?=
 # The stamp is redone when the package metadata changes.
 STAMP  := $(VENV)/.installed
@@ -25,7 +27,7 @@ data: install
 	$(BIN)/nnbp data fetch $(DATASET)
 
 train: install data
-	$(BIN)/nnbp train $(CONFIG) $(TRAIN_ARGS)
+	$(BIN)/nnbp train $(CONFIG) $(TRAIN_ARGS) $(ARGS)
 
 test: install
 	$(BIN)/python -m pytest --hypothesis-show-statistics
@@ -41,9 +43,11 @@ reproduce: install data
 	$(BIN)/python scripts/reproduce.py
 
 # Speed against the alternatives (bench/, not part of the tests); writes docs/BENCHMARKS.md.
+# BASELINE: a git revision whose engine is timed beside the checkout's; empty: none.
+BASELINE ?= 0c9a75a
 bench: install data
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
-	$(BIN)/python bench/run.py
+	$(BIN)/python bench/run.py --baseline '$(BASELINE)'
 
 lint: install
 	$(BIN)/ruff check nnbp tests scripts bench

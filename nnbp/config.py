@@ -135,6 +135,14 @@ def describe_keys() -> list[tuple[str, Any, str]]:
     return rows
 
 
+def yaml_scalar(value: Any) -> str:
+    """A default as it would be written in a config file: null, false, [784, 30, 10]."""
+    if isinstance(value, str) and " " in value:
+        return value  # a description such as "the config file's name"
+    value = list(value) if isinstance(value, tuple) else value
+    return yaml.dump(value, Dumper=_Dumper, default_flow_style=True).removesuffix("\n...\n").strip()
+
+
 def _unknown(path: str) -> ConfigError:
     """An unknown key, with the closest valid key at the same depth as a suggestion."""
     # A right key in the wrong section (training.sizes) is a common slip: say where it is.

@@ -17,6 +17,7 @@ class ExitCode(enum.IntEnum):
     ERROR = 1  # bad data or files; predict: some image could not be read; gradcheck: failed
     USAGE = 2  # a usage or config mistake
     INTERRUPTED = 130  # Ctrl-C or SIGTERM (a training run can be resumed)
+    PIPE_CLOSED = 141  # the reader of stdout went away (| head): as cat and grep report it
 
 
 class NnbpError(Exception):

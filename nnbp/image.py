@@ -103,6 +103,9 @@ def _pixels(where: str, im: Image.Image) -> tuple[np.ndarray, np.ndarray | None,
 
 def _read(where: str) -> tuple[np.ndarray, np.ndarray | None, str]:
     """Check that ``where`` is a regular file, decode it with Pillow; see ``_pixels``."""
+    if "\0" in where:  # no file name holds one; os.stat would raise ValueError
+        raise ImageError(f"{where!r}: not a file name (it holds a NUL byte; paths from"
+                         " find -print0 need nnbp predict -0 -)")  # fmt: skip
     try:
         info = os.stat(where)
     except FileNotFoundError:

@@ -25,7 +25,7 @@ from nnbp.network import Network, sigmoid_, sigmoid_prime_
 from nnbp.sgd import Regularization
 
 if TYPE_CHECKING:
-    from nnbp.config import Config
+    from nnbp.config import Config, Overrides
 
 SATURATION = 0.02  # an activation within this of 0 or 1 counts as saturated
 
@@ -242,25 +242,31 @@ class Subject:
         return Regularization(t.lmbda, t.regularization, self.n_train)
 
 
-def subject(target: str | os.PathLike | None, samples: int) -> Subject:
-    """A run's trained network, or a fresh one from a config file, with examples.
+def subject(target: str | os.PathLike | None, samples: int, overrides: Overrides = ()) -> Subject:
+    """A run's trained network, or a fresh one from a config, with examples.
 
     ``target``: a config file (.yaml or .yml: a network drawn from its seed, as training
     starts), a run directory or a weights file inside one (its trained weights), or None
-    (the latest run). The examples are the first ``samples`` of the config's training data.
+    (the latest run; with ``overrides``, the default config instead). ``overrides``
+    change the config (``["network.sizes=[784, 30, 30, 10]"]``), so only a fresh network
+    takes them. The examples are the first ``samples`` of the config's training data.
     """
     from nnbp import config, data, model
     from nnbp.metrics import one_hot
 
     path = None if target is None else Path(target)
-    if path is not None and path.is_file() and path.suffix in (".yaml", ".yml"):
-        cfg = config.load(path)
+    fresh = path is None and bool(overrides)
+    if fresh or (path is not None and path.is_file() and path.suffix in (".yaml", ".yml")):
+        cfg = config.load(path, overrides) if path else config.Config.from_dict({}, overrides)
         net = Network.create(
             cfg.network.sizes, np.random.default_rng(cfg.training.seed), init=cfg.network.init,
             cost=cfg.network.cost, dtype=cfg.training.dtype,
         )  # fmt: skip
-        description = f"a fresh network from {path} (seed {cfg.training.seed})"
+        source = path or "the default config"
+        description = f"a fresh network from {source} (seed {cfg.training.seed})"
     else:
+        if overrides:
+            raise UsageError(f"{path}: --set changes a config; give a CONFIG file, or none")
         trained = model.load(path)
         if trained.run_dir is None:
             raise UsageError(f"{path}: no config.yaml beside the weights file to name the data")

@@ -9,6 +9,8 @@ see image.py).
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import os
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -18,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from nnbp import metrics, model_file, runs
-from nnbp.errors import DataError, ImageError, UsageError
+from nnbp.errors import DataError, ImageError, NnbpError, UsageError
 from nnbp.inputs import scale_images
 from nnbp.network import Network
 
@@ -118,8 +120,41 @@ class Model:
         if n and (labels.min() < 0 or labels.max() >= k):
             raise DataError(f"{source}: labels must lie in 0..{k - 1}, got {labels.max()}")
 
+    @functools.cached_property
+    def _exact(self) -> Network:
+        # Predictions are computed in float64, so that an image's printed probabilities do
+        # not depend on the other images of its batch (float32 matrix products round
+        # differently for different batch sizes).
+        net = self.network
+        return Network([w.astype(np.float64) for w in net.w], [b.astype(np.float64) for b in net.b],
+                       net.cost)  # fmt: skip
+
+    def describe(self) -> str:
+        """Which weights these are: ``runs/mnist (epoch 27, test 95.35%)``."""
+        where = self.run_dir if self.run_dir is not None else self.weights_file
+        shown = str(where)
+        with contextlib.suppress(ValueError, TypeError):
+            shown = str(Path(where).resolve().relative_to(Path.cwd()))
+        details = [f"epoch {self.epoch}"] if self.epoch is not None else []
+        accuracy = self._kept_test_accuracy()
+        if accuracy is not None:
+            details.append(f"test {100 * accuracy:.2f}%")
+        return f"{shown} ({', '.join(details)})" if details else shown
+
+    def _kept_test_accuracy(self) -> float | None:
+        """The test accuracy metrics.jsonl records for the kept epoch, if the run has it."""
+        if self.run_dir is None or self.epoch is None:
+            return None
+        try:
+            rows = metrics.read_log(self.run_dir / runs.METRICS_FILE)
+        except NnbpError:
+            return None
+        row = next((r for r in rows if r.get("epoch") == self.epoch), None)
+        value = None if row is None else row.get("test_accuracy")
+        return value if isinstance(value, float) else None
+
     def inputs(self, images: Images, *, invert: bool | None = None) -> np.ndarray:
-        """The network's input rows (n, n_in), floats in [0, 1], for ``images``.
+        """The network's input rows (n, n_in), float64 in [0, 1], for ``images``.
 
         A list of paths is read with MNIST's preparation (``invert`` forces or forbids
         the inversion of dark ink on light paper; None detects it).
@@ -127,7 +162,7 @@ class Model:
         if not isinstance(images, np.ndarray):
             images = self.read_images(images, invert=invert)
         self.check_images(images)
-        dtype = self.network.dtype
+        dtype = np.float64
         if images.dtype == np.uint8:
             return scale_images(images, dtype)
         if images.dtype.kind != "f":
@@ -176,11 +211,11 @@ class Model:
 
     def predict_proba(self, images: Images, *, invert: bool | None = None) -> np.ndarray:
         """(n, k) probabilities: the output activations normalised to sum to 1 per image."""
-        return metrics.probabilities(self.network.feedforward(self.inputs(images, invert=invert)))
+        return metrics.probabilities(self._exact.feedforward(self.inputs(images, invert=invert)))
 
     def predict(self, images: Images, *, invert: bool | None = None) -> np.ndarray:
         """(n,) the predicted class of each image (the most active output neuron)."""
-        return self.network.feedforward(self.inputs(images, invert=invert)).argmax(axis=1)
+        return self._exact.feedforward(self.inputs(images, invert=invert)).argmax(axis=1)
 
     def predictions(self, names: Sequence[str], probabilities: np.ndarray) -> list[dict[str, Any]]:
         """One record per image, as ``nnbp predict --json`` prints it."""
@@ -191,7 +226,7 @@ class Model:
             record = {
                 "path": str(name),
                 "label": k,
-                "confidence": float(p[k]),
+                "confidence": round(float(p[k]), 6),
                 "probabilities": [round(float(v), 6) for v in p],
             }
             if labelled:
@@ -204,7 +239,7 @@ class Model:
         x = self.inputs(images)
         labels = np.asarray(labels)
         self.check_labels(labels, len(x))
-        a = self.network.feedforward(x)
+        a = self._exact.feedforward(x)
         confusion = metrics.confusion_matrix(labels, a.argmax(axis=1), self.sizes[-1])
         return Report(
             accuracy=metrics.accuracy(a, labels),
@@ -219,8 +254,8 @@ class Model:
         probabilities = self.predict_proba(images)
         return metrics.confident_errors(probabilities, np.asarray(labels), n)
 
-    def test_data(self) -> tuple[np.ndarray, np.ndarray, Path]:
-        """(images, labels, images file) of the test set named in the run's config.yaml."""
+    def test_files(self) -> tuple[Path, Path]:
+        """(images, labels): the test set's IDX files named in the run's config.yaml."""
         from nnbp import config, data
 
         if self.run_dir is None:
@@ -229,10 +264,12 @@ class Model:
                 " data; give the images and labels"
             )
         paths = data.data_paths(config.load(self.run_dir / runs.CONFIG_FILE))
-        return (
-            *self.read_labelled(paths["test_images"], paths["test_labels"]),
-            paths["test_images"],
-        )
+        return paths["test_images"], paths["test_labels"]
+
+    def test_data(self) -> tuple[np.ndarray, np.ndarray, Path]:
+        """(images, labels, images file) of the test set named in the run's config.yaml."""
+        images, labels = self.test_files()
+        return (*self.read_labelled(images, labels), images)
 
     def read_labelled(self, images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
         """An IDX pair of images and labels, checked to fit this model."""

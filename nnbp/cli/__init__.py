@@ -10,10 +10,12 @@ that knows about click.
 
 from __future__ import annotations
 
+import os
 import sys
 from typing import Any
 
 import click
+from click.exceptions import NoArgsIsHelpError
 
 from nnbp import __version__
 from nnbp.cli.config import config_group
@@ -31,6 +33,7 @@ EXIT_MEANINGS = {
     ExitCode.ERROR: "bad data or files; predict: an image could not be read; gradcheck: failed",
     ExitCode.USAGE: "a usage or config mistake",
     ExitCode.INTERRUPTED: "Ctrl-C or SIGTERM (nnbp train --resume RUN_DIR continues the run)",
+    ExitCode.PIPE_CLOSED: "the reader of stdout stopped reading (e.g. | head): a normal end",
 }
 
 
@@ -50,6 +53,9 @@ class NnbpGroup(click.Group):
         kwargs["standalone_mode"] = False
         try:
             code = super().main(*args, **kwargs)
+        except NoArgsIsHelpError as e:  # bare `nnbp`, `nnbp config`: their help, plainly
+            click.echo(e.ctx.get_help())
+            sys.exit(ExitCode.OK)
         except click.UsageError as e:
             hint = f" (see '{e.ctx.command_path} --help')" if e.ctx is not None else ""
             click.echo(f"Error: {e.format_message().rstrip('.')}{hint}", err=True)
@@ -75,6 +81,11 @@ class NnbpGroup(click.Group):
                 raise
             click.echo("Error: interrupted", err=True)
             ctx.exit(ExitCode.INTERRUPTED)
+        except BrokenPipeError:
+            # The reader closed the pipe: stop quietly. Later writes (the interpreter's
+            # final flush among them) go to /dev/null instead of failing again.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            ctx.exit(ExitCode.PIPE_CLOSED)
 
 
 @click.group(

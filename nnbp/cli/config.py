@@ -38,5 +38,4 @@ def config_keys() -> None:
     rows = config.describe_keys()
     width = max(len(path) for path, _, _ in rows)
     for path, default, doc in rows:
-        shown = list(default) if isinstance(default, tuple) else default
-        click.echo(f"{path:<{width}}  {shown!s:<16}  {doc}")
+        click.echo(f"{path:<{width}}  {config.yaml_scalar(default):<16}  {doc}")

@@ -56,7 +56,10 @@ def errors_text(model: Model, images: np.ndarray, errors: list[dict[str, Any]]) 
 @click.argument("target", metavar="[RUN_DIR | WEIGHTS.npz]", required=False, type=Path)
 @click.option("--images", type=Path, help="IDX file of images [the run's test images].")
 @click.option("--labels", type=Path, help="IDX file of labels, with --images.")
-@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+@click.option(
+    "--json", "as_json", is_flag=True,
+    help="Print one JSON object instead of tables (with the weights and data files used).",
+)  # fmt: skip
 @click.option(
     "--errors", "n_errors", default=0, type=click.IntRange(0), metavar="N",
     help="Also draw the N most confidently wrong images as text.",
@@ -75,21 +78,18 @@ def evaluate(
     from nnbp.errors import UsageError
 
     model = nnbp.load(target)
+    if target is None:
+        click.echo(f"using {model.describe()}", err=True)
     if (images is None) != (labels is None):
         raise UsageError("--images and --labels go together")
-    if images is None and model.run_dir is None:
-        raise UsageError(
-            f"{model.weights_file}: no config.yaml beside the weights file: give --images and"
-            " --labels"
-        )
     if images is None:
-        pixels, y, _ = model.test_data()
-    else:
-        pixels, y = model.read_labelled(images, labels)
+        images, labels = model.test_files()
+    pixels, y = model.read_labelled(images, labels)
     report = model.evaluate(pixels, y)
     errors = model.confident_errors(pixels, y, n_errors) if n_errors else []
     if as_json:
-        result = report.to_dict()
+        files = {"weights": str(model.weights_file), "images": str(images), "labels": str(labels)}
+        result = {**report.to_dict(), **files}
         if n_errors:
             result["errors"] = errors
         click.echo(json.dumps(result))

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from nnbp.cli.config import overrides_option
+
 if TYPE_CHECKING:
     from nnbp.introspect import LayerCheck, Subject
 
@@ -61,15 +63,17 @@ def gradcheck_table(subject: Subject, results: list[LayerCheck]) -> str:
               help="Weights and weighted inputs checked per layer (a random sample).")  # fmt: skip
 @click.option("--tolerance", default=1e-5, show_default=True, type=float,
               help="Largest relative error that passes.")  # fmt: skip
+@overrides_option
 @click.pass_context
 def gradcheck(
     ctx: click.Context, target: Path | None, samples: int, layers: str | None, entries: int,
-    tolerance: float,
+    tolerance: float, overrides: tuple[str, ...],
 ) -> None:  # fmt: skip
     """Check backprop's gradients against finite differences, layer by layer.
 
-    At a run's weights (default: the latest run) or a fresh network from a CONFIG,
-    compares dC/db (BP3), dC/dw (BP4) and dC/dz (BP1 at the output layer, BP2 below)
+    At a run's weights (default: the latest run) or a fresh network from a CONFIG (or,
+    with --set and no CONFIG, from the default config), compares dC/db (BP3), dC/dw
+    (BP4) and dC/dz (BP1 at the output layer, BP2 below)
     with central differences (Richardson-extrapolated, float64) of the config's cost,
     regularisation included. Prints each layer's largest relative error; exits 1 when
     one exceeds --tolerance.
@@ -79,7 +83,7 @@ def gradcheck(
     from nnbp import introspect
     from nnbp.errors import ExitCode
 
-    subject = introspect.subject(target, samples)
+    subject = introspect.subject(target, samples, overrides)
     chosen = parse_layers(layers, len(subject.network.params))
     results = introspect.gradcheck(
         subject.network, subject.x, subject.y, reg=subject.regularization,
@@ -102,11 +106,14 @@ def gradcheck(
 @click.option("--samples", default=1000, show_default=True, type=click.IntRange(1),
               help="Training examples to measure on.")  # fmt: skip
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object per layer.")
-def inspect(target: Path | None, samples: int, as_json: bool) -> None:
+@overrides_option
+def inspect(target: Path | None, samples: int, as_json: bool, overrides: tuple[str, ...]) -> None:
     """Per layer: how fast it learns, and why (chapters 2 and 5).
 
     At a run's weights (default: the latest run), or a fresh network from a CONFIG (as
-    the book's chapter 5 does, at initialisation), on training examples: the mean norm of
+    the book's chapter 5 does, at initialisation; with --set and no CONFIG, from the
+    default config, e.g. --set network.sizes=[784,30,30,30,10]), on training examples:
+    the mean norm of
     delta, the mean sigma'(z), the share of saturated neurons (activation within 0.02
     of 0 or 1) and the norms of dC/dw and dC/db, the layer's speed of learning.
     """
@@ -114,7 +121,7 @@ def inspect(target: Path | None, samples: int, as_json: bool) -> None:
 
     from nnbp import introspect
 
-    subject = introspect.subject(target, samples)
+    subject = introspect.subject(target, samples, overrides)
     net = subject.network
     rows = introspect.layer_stats(net, subject.x, subject.y.astype(net.dtype))
     if as_json:
