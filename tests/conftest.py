@@ -72,7 +72,9 @@ def invoke(runner):
     from nnbp.cli import cli
 
     def run(*args, input=None):
-        return runner.invoke(cli, [str(a) for a in args], input=input, catch_exceptions=False)
+        return runner.invoke(
+            cli, [str(a) for a in args], input=input, catch_exceptions=False, prog_name="nnbp"
+        )
 
     return run
 

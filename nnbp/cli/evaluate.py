@@ -77,14 +77,14 @@ def evaluate(
     import nnbp
     from nnbp.errors import UsageError
 
-    model = nnbp.load(target)
-    if target is None:
-        click.echo(f"using {model.describe()}", err=True)
     if (images is None) != (labels is None):
         raise UsageError("--images and --labels go together")
+    model = nnbp.load(target)
     if images is None:
         images, labels = model.test_files()
     pixels, y = model.read_labelled(images, labels)
+    if target is None:  # said once the run and its data are known to be usable
+        click.echo(f"using {model.describe()}", err=True)
     report = model.evaluate(pixels, y)
     errors = model.confident_errors(pixels, y, n_errors) if n_errors else []
     if as_json:
