@@ -6,14 +6,27 @@ import numpy as np
 import pytest
 
 from nnbp import config, data, idx
+from nnbp.data import Split
 from nnbp.errors import ConfigError, DataError
+from nnbp.inputs import scale_images
 
 
 def test_scale_images_to_unit_interval_rows():
     images = np.array([[[0, 255], [51, 102]]], dtype=np.uint8)
-    x = data.scale_images(images, "float32")
+    x = scale_images(images, "float32")
     assert x.dtype == np.float32 and x.shape == (1, 4)
     np.testing.assert_allclose(x, [[0.0, 1.0, 0.2, 0.4]], rtol=1e-7)
+
+
+def test_a_split_holds_its_inputs_with_the_ones_column_and_x_is_a_view():
+    x = np.array([[0.25, 0.5], [1.0, 0.0], [0.75, 0.125]], np.float32)
+    split = Split.of(x, [2, 0, 1])
+    np.testing.assert_array_equal(split.x1, [[0.25, 0.5, 1], [1, 0, 1], [0.75, 0.125, 1]])
+    assert split.x1.dtype == np.float32 and split.x1.flags.c_contiguous
+    np.testing.assert_array_equal(split.x, x)
+    assert np.shares_memory(split.x, split.x1)  # no second copy of the inputs
+    assert isinstance(split.labels, np.ndarray) and list(split.labels) == [2, 0, 1]
+    assert len(split) == 3
 
 
 def test_validation_is_the_last_training_images(tiny_config, tiny_data):
@@ -22,6 +35,8 @@ def test_validation_is_the_last_training_images(tiny_config, tiny_data):
     assert (len(splits.train), len(splits.validation), len(splits.test)) == (500, 100, 150)
     np.testing.assert_array_equal(splits.validation.labels, labels[500:])
     np.testing.assert_array_equal(splits.train.x[0], images[0].ravel() / np.float32(255))
+    for split in (splits.train, splits.validation, splits.test):
+        assert split.x1.dtype == np.float32 and (split.x1[:, -1] == 1).all()
     assert splits.image_shape == (8, 8)
     assert splits.class_names == ["0", "1", "2"]  # MNIST's names do not fit 3 classes
 

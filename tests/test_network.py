@@ -5,7 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from nnbp.network import COSTS, Network, sigmoid
+from nnbp.costs import COSTS, QuadraticCost
+from nnbp.network import Network, sigmoid, with_ones
+from nnbp.sgd import SGD
 
 
 def test_sigmoid_matches_its_definition_and_never_overflows():
@@ -108,17 +110,20 @@ def test_the_gradient_check_catches_a_broken_backprop(monkeypatch, broken):
     import nnbp.network as network
 
     if broken == "bp1":
-        monkeypatch.setattr(COSTS["quadratic"], "delta", staticmethod(lambda a, y: a - y))
+
+        def delta_without_sigma_prime(a, y, k, out, tmp):
+            np.subtract(a, y, out=out)
+            np.multiply(out, k, out=out)
+
+        monkeypatch.setattr(QuadraticCost, "delta", staticmethod(delta_without_sigma_prime))
     else:
-        real = network.sigmoid_prime_from_a
-        calls = []
 
-        def skip_hidden(a):
-            # BP1 calls this first (output layer), BP2 afterwards: break only BP2.
-            calls.append(1)
-            return real(a) if len(calls) % 2 == 1 else np.ones_like(a)
+        def ones(a, out, one=1):
+            # The quadratic cost's BP1 computes its own sigma'(z^L): only BP2 calls this.
+            out.fill(1)
+            return out
 
-        monkeypatch.setattr(network, "sigmoid_prime_from_a", skip_hidden)
+        monkeypatch.setattr(network, "sigmoid_prime_", ones)
     assert _worst_relative_error(*_small_problem()) > 1e-2
 
 
@@ -141,19 +146,59 @@ def test_one_sgd_step_worked_by_hand(dtype):
       w3 = [[1.125, -0.875], [-0.125, -0.125]],      b3 = (0.25, -0.25).
     Every number is a short binary fraction, so the match is exact in float32 and float64.
     """
-    f = np.dtype(dtype).type
-    net = Network(
-        w=[np.zeros((2, 2), dtype), np.array([[1, -1], [0, 0]], dtype)],
-        b=[np.zeros(2, dtype), np.zeros(2, dtype)],
-    )
-    x = np.array([[1, 2], [0, 0]], dtype)
-    y = np.array([[1, 0], [1, 0]], dtype)
-    net.sgd_step(x, y, f(2.0))
+    net, x, y = _hand_problem(dtype)
+    nabla_b, nabla_w = net.backprop(x, y)
+    np.testing.assert_array_equal(nabla_b[1], [-0.125, 0.125])
+    np.testing.assert_array_equal(nabla_b[0], [-0.03125, 0.03125])
+    np.testing.assert_array_equal(nabla_w[1], [[-0.0625, -0.0625], [0.0625, 0.0625]])
+    np.testing.assert_array_equal(nabla_w[0], [[-0.015625, -0.03125], [0.015625, 0.03125]])
+    SGD(net, eta=2.0, n_train=2).step(with_ones(x), y)
     np.testing.assert_array_equal(net.w[0], [[0.03125, 0.0625], [-0.03125, -0.0625]])
     np.testing.assert_array_equal(net.b[0], [0.0625, -0.0625])
     np.testing.assert_array_equal(net.w[1], [[1.125, -0.875], [-0.125, -0.125]])
     np.testing.assert_array_equal(net.b[1], [0.25, -0.25])
     assert all(p.dtype == np.dtype(dtype) for p in net.w + net.b)
+
+
+def _hand_problem(dtype: str) -> tuple[Network, np.ndarray, np.ndarray]:
+    """The network and mini-batch of the hand-worked step below."""
+    net = Network(
+        w=[np.zeros((2, 2), dtype), np.array([[1, -1], [0, 0]], dtype)],
+        b=[np.zeros(2, dtype), np.zeros(2, dtype)],
+    )
+    return net, np.array([[1, 2], [0, 0]], dtype), np.array([[1, 0], [1, 0]], dtype)
+
+
+def test_trace_keeps_each_examples_delta_and_the_summed_gradient():
+    """With k = 1 the workspace holds dC_x/dz per example and the gradients summed (the
+    numbers of the hand-worked step: both examples share delta, only the first has x)."""
+    net, x, y = _hand_problem("float64")
+    ws = net.trace(x, y)
+    np.testing.assert_array_equal(ws.delta[1], [[-0.125, 0.125], [-0.125, 0.125]])
+    np.testing.assert_array_equal(ws.delta[0], [[-0.03125, 0.03125], [-0.03125, 0.03125]])
+    np.testing.assert_array_equal(ws.nabla_b[1], [-0.25, 0.25])
+    np.testing.assert_array_equal(ws.nabla_w[0], [[-0.03125, -0.0625], [0.03125, 0.0625]])
+    # k scales every delta and gradient: the mean gradient is trace(k = 1/m).
+    half = net.trace(x, y, k=0.5)
+    for summed, mean in zip(ws.nabla, half.nabla, strict=True):
+        np.testing.assert_array_equal(mean, summed / 2)
+
+
+def test_parameters_are_views_into_one_flat_array_and_copy_is_independent():
+    w = [np.ones((3, 2)), np.full((1, 3), 2.0)]
+    b = [np.zeros(3), np.array([5.0])]
+    net = Network(w, b)
+    w[0][0, 0] = 7.0  # the network copied its inputs
+    assert net.w[0][0, 0] == 1.0
+    for p in net.w + net.b + net.params:
+        assert np.shares_memory(p, net.flat)
+    net.flat *= 2  # one update reaches every layer through the views
+    np.testing.assert_array_equal(net.b[1], [10.0])
+    np.testing.assert_array_equal(net.params[0], [[2.0, 2.0, 0.0]] * 3)
+    twin = net.copy()
+    twin.w[1][...] = 0
+    assert net.w[1][0, 0] == 4.0 and not np.shares_memory(twin.flat, net.flat)
+    assert (twin.sizes, twin.cost, twin.dtype) == (net.sizes, net.cost, net.dtype)
 
 
 def test_quadratic_cost_by_hand():

@@ -45,19 +45,22 @@ def test_metrics_log_writes_one_json_object_per_line(tmp_path):
     assert [json.loads(line)["epoch"] for line in lines] == [1, 2]
 
 
-def test_latest_points_to_the_newest_run(tmp_path):
+def test_latest_points_to_the_newest_run_under_runs(tmp_path):
     root = tmp_path / "runs"
     with pytest.raises(RunError, match="no latest run"):
         runs.find_latest(root)
-    a, b = root / "a", tmp_path / "elsewhere" / "b"
-    a.mkdir(parents=True)
-    b.mkdir(parents=True)
+    a, b, elsewhere = root / "a", root / "b", tmp_path / "elsewhere" / "c"
+    for run in (a, b, elsewhere):
+        run.mkdir(parents=True)
     runs.update_latest(a, root)
     assert runs.find_latest(root) == a.resolve()
     assert os.readlink(root / "latest") == "a"  # relative inside runs/, so runs/ can move
     runs.update_latest(b, root)
     assert runs.find_latest(root) == b.resolve()
-    assert sorted(p.name for p in root.iterdir()) == ["a", "latest"]  # no temp left
+    # A run outside runs/ (--out elsewhere) is not the latest run in runs/.
+    runs.update_latest(elsewhere, root)
+    assert runs.find_latest(root) == b.resolve()
+    assert sorted(p.name for p in root.iterdir()) == ["a", "b", "latest"]  # no temp left
 
 
 def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch):

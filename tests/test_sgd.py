@@ -1,0 +1,211 @@
+"""The SGD update and one epoch of mini-batches: the step against a plain reference,
+updates worked by hand, the shuffling and chunking of an epoch, background augmentation."""
+
+from __future__ import annotations
+
+import threading
+
+import numpy as np
+import pytest
+
+from nnbp import augment
+from nnbp.costs import COSTS
+from nnbp.metrics import one_hot
+from nnbp.network import Network, with_ones
+from nnbp.sgd import (
+    CHUNK_ROWS,
+    SGD,
+    StopFlag,
+    background_augmentation,
+    blas_threads,
+)
+
+
+@pytest.mark.parametrize("cost", sorted(COSTS))
+@pytest.mark.parametrize("m", [1, 7])
+@pytest.mark.parametrize("sizes", [[6, 3], [6, 5, 3], [6, 5, 4, 3]])
+def test_step_equals_a_plain_step_from_the_mean_gradient(cost, m, sizes):
+    """SGD.step (buffers reused, biases folded in, eta/m folded into BP1) == w -= eta
+    nabla_w, b -= eta nabla_b with Network.backprop's mean gradient, for networks with
+    no, one and two hidden layers."""
+    rng = np.random.default_rng(9)
+    fast = Network.create(sizes, rng, cost=cost, dtype="float64")
+    ref = fast.copy()
+    x = rng.random((m, 6))
+    y = one_hot(rng.integers(0, 3, size=m), 3, np.float64)
+    opt = SGD(fast, eta=0.7, n_train=100)
+    for eta in (0.7, 0.7, 0.2):  # repeated steps reuse the buffers; a new eta takes effect
+        opt.eta = eta
+        opt.step(with_ones(x), y)
+        nabla_b, nabla_w = ref.backprop(x, y)
+        for w, b, gw, gb in zip(ref.w, ref.b, nabla_w, nabla_b, strict=True):
+            w -= eta * gw
+            b -= eta * gb
+    for p, q in zip(fast.params, ref.params, strict=True):
+        np.testing.assert_allclose(p, q, rtol=1e-12, atol=1e-14)
+
+
+# Hand-worked updates on a [1, 1] network with the cross-entropy cost (delta^L = a - y):
+# w = 2, b = -2, one example x = 1 with label 0 (so y = 1); z = 2 * 1 - 2 = 0, a = 0.5,
+# delta = a - y = -0.5, so dC/dw = delta x = -0.5 and dC/db = delta = -0.5.
+# eta = 0.5, n = 4, lmbda = 1: eta lmbda / n = 0.125.
+def _one_neuron(**kw) -> tuple[Network, SGD]:
+    net = Network(w=[np.array([[2.0]])], b=[np.array([-2.0])], cost="cross-entropy")
+    return net, SGD(net, eta=0.5, n_train=4, **kw)
+
+
+X1, Y1 = np.array([[1.0, 1.0]]), np.array([[1.0]])  # x = 1 with its ones column; y = 1
+
+
+def test_plain_step_by_hand():
+    # w = 2 - 0.5 (-0.5) = 2.25, b = -2 - 0.5 (-0.5) = -1.75
+    net, opt = _one_neuron()
+    opt.step(X1, Y1)
+    assert (net.w[0][0, 0], net.b[0][0]) == (2.25, -1.75)
+
+
+def test_l2_step_by_hand():
+    # w = (1 - 0.125) 2 - 0.5 (-0.5) = 1.75 + 0.25 = 2.0; the bias is not decayed: -1.75
+    net, opt = _one_neuron(lmbda=1.0, regularization="l2")
+    opt.step(X1, Y1)
+    assert (net.w[0][0, 0], net.b[0][0]) == (2.0, -1.75)
+    # Regularisation cost (lmbda / 2n) sum w^2 = (1 / 8) 4 = 0.5
+    assert opt.regularization_cost() == 0.5
+
+
+def test_l1_step_by_hand():
+    # w = 2 - 0.125 sgn(2) - 0.5 (-0.5) = 2 - 0.125 + 0.25 = 2.125; b = -1.75
+    net, opt = _one_neuron(lmbda=1.0, regularization="l1")
+    opt.step(X1, Y1)
+    assert (net.w[0][0, 0], net.b[0][0]) == (2.125, -1.75)
+    # Regularisation cost (lmbda / n) sum |w| = 2.125 / 4
+    assert opt.regularization_cost() == 2.125 / 4
+
+
+def test_momentum_steps_by_hand():
+    """mu = 0.5: v -> mu v - eta g, w -> w + v, biases alike.
+
+    Step 1: v_w = 0 - 0.5 (-0.5) = 0.25, w = 2.25; v_b = 0.25, b = -1.75.
+    Step 2: z = 2.25 - 1.75 = 0.5, a = sigma(0.5) = 0.6224593312018546,
+      g_w = g_b = a - 1 = -0.3775406687981454;
+      v = 0.5 * 0.25 - 0.5 g = 0.125 + 0.1887703343990727 = 0.3137703343990727;
+      w = 2.25 + v = 2.5637703343990727, b = -1.75 + v = -1.4362296656009273.
+    """
+    net, opt = _one_neuron(momentum=0.5)
+    opt.step(X1, Y1)
+    assert (net.w[0][0, 0], net.b[0][0]) == (2.25, -1.75)
+    opt.step(X1, Y1)
+    assert net.w[0][0, 0] == pytest.approx(2.5637703343990727, rel=1e-15)
+    assert net.b[0][0] == pytest.approx(-1.4362296656009273, rel=1e-15)
+
+
+class _Recorder:
+    """Stands in for SGD.step: records each mini-batch's first column."""
+
+    def __init__(self) -> None:
+        self.seen: list[np.ndarray] = []
+
+    def __call__(self, x1: np.ndarray, y: np.ndarray) -> None:
+        assert (x1[:, -1] == 1).all()  # the ones column that carries the bias
+        assert len(y) == len(x1)
+        self.seen.append(x1[:, 0].copy())
+
+
+def _recorded_epoch(n: int, m: int, seed: int) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
+    """The mini-batches (as row numbers) and progress calls of one epoch over n rows."""
+    opt = SGD(Network.create([2, 2], np.random.default_rng(0), dtype="float64"), eta=1.0, n_train=n)
+    opt.step = recorder = _Recorder()
+    x1 = with_ones(np.stack([np.arange(n, dtype=np.float64), np.zeros(n)], axis=1))
+    calls: list[tuple[int, int]] = []
+    on_batches = lambda done, total: calls.append((done, total))  # noqa: E731
+    assert opt.epoch(x1, one_hot(np.zeros(n, int), 2, np.float64), m, np.random.default_rng(seed),
+                     on_batches=on_batches)  # fmt: skip
+    return recorder.seen, calls
+
+
+def test_an_epoch_visits_every_example_once_in_mini_batches():
+    seen, calls = _recorded_epoch(25, 10, seed=1)
+    assert [len(s) for s in seen] == [10, 10, 5]  # the last mini-batch is smaller
+    assert sorted(np.concatenate(seen)) == list(range(25))
+    assert calls[-1] == (3, 3)
+
+
+@pytest.mark.parametrize("m", [10, 7])  # 7 divides neither CHUNK_ROWS nor n
+def test_an_epochs_mini_batches_are_consecutive_slices_of_one_permutation(m):
+    """Across chunks too: the epoch shuffles with rng.permutation(n), as the book does."""
+    n = 2 * CHUNK_ROWS + 37
+    seen, calls = _recorded_epoch(n, m, seed=4)
+    order = np.random.default_rng(4).permutation(n)
+    expected = [order[k : k + m] for k in range(0, n, m)]
+    assert len(seen) == len(expected) == -(-n // m)
+    for got, want in zip(seen, expected, strict=True):
+        np.testing.assert_array_equal(got, want)
+    assert [done for done, _ in calls] == sorted({done for done, _ in calls})  # increasing
+    assert calls[-1] == (len(expected), len(expected))
+
+
+def _shifted_problem(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n random 4x4 'images' in three classes: training inputs x1 and one-hot targets."""
+    rng = np.random.default_rng(3)
+    x1 = np.ones((n, 17), np.float32)
+    x1[:, :-1] = rng.random((n, 16))
+    return x1, one_hot(rng.integers(0, 3, n), 3, np.float32)
+
+
+def _shift(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    return augment.augment(x, (4, 4), rng, ["shift"])
+
+
+@pytest.mark.parametrize("n", [2500, 2048])  # with a short last chunk, and without
+def test_augmenting_on_a_worker_thread_trains_exactly_as_in_line(n):
+    x1, y = _shifted_problem(n)
+    runs = []
+    for background, aug in ((False, _shift), (True, _shift), (False, None)):
+        rng = np.random.default_rng(5)
+        net = Network.create([16, 8, 3], rng)
+        opt = SGD(net, eta=0.5, n_train=n)
+        for _ in range(2):
+            assert opt.epoch(x1, y, 10, rng, augment=aug, background=background)
+        runs.append((net.params, rng.random()))
+    (in_line, draw), (worker, worker_draw), (plain, _) = runs
+    assert worker_draw == draw  # the generator made the same draws, in the same order
+    for a, b, c in zip(in_line, worker, plain, strict=True):
+        np.testing.assert_array_equal(a, b)
+        assert not np.array_equal(a, c)  # and the shifts did change the training
+
+
+def test_a_stop_request_ends_an_epoch_with_a_worker_and_its_thread():
+    x1, y = _shifted_problem(3000)
+    stop = StopFlag()
+    calls = []
+
+    def on_batches(done: int, total: int) -> None:
+        calls.append(done)
+        stop.requested = "SIGINT"
+
+    opt = SGD(Network.create([16, 8, 3], np.random.default_rng(0)), eta=0.5, n_train=3000)
+    complete = opt.epoch(
+        x1, y, 10, np.random.default_rng(1), on_batches=on_batches, augment=_shift, stop=stop,
+        background=True,
+    )  # fmt: skip
+    assert complete is False
+    assert len(calls) == 1  # stopped at the first check after the request
+    assert not [t for t in threading.enumerate() if t.name.startswith("nnbp-augment")]
+
+
+def test_augmentation_goes_to_a_worker_only_for_large_steps_on_one_blas_thread():
+    big, small = [784, 800, 10], [784, 30, 10]
+    assert background_augmentation(big, 20, configured=1)
+    assert not background_augmentation(big, 20, configured=2)
+    assert not background_augmentation(small, 10)
+    # [784, 100, 10] at m = 10: 0.78 M multiply-adds, one thread chosen by nnbp
+    assert background_augmentation([784, 100, 10], 10)
+
+
+def test_sgd_runs_on_one_blas_thread_for_small_products():
+    book = [784, 30, 10]  # largest product 784 x 30 = 23,520 multiply-adds per example
+    assert blas_threads(book, 10) == 1
+    assert blas_threads(book, 85) == 1
+    assert blas_threads(book, 86) is None
+    assert blas_threads([784, 800, 10], 10) is None
+    assert blas_threads(book, 10, configured=2) == 2
