@@ -95,17 +95,21 @@ def train(
     cfg, run = _target(config, overrides, out, resume)
     runs.check_not_in_use(run)
     _check_run_dir(cfg, run, resume, overwrite)
-    splits = data.load_splits(cfg)
-    with runs.locked(run):
-        ckpt = _check_run_dir(cfg, run, resume, overwrite)  # again, now that the run is ours
-        if ckpt is None:
-            runs.prepare(run, overwrite=overwrite)
-        runs.write_text(run, runs.CONFIG_FILE, cfg.to_yaml())
-        writer = _RunWriter(cfg, run, splits, ckpt)
-        if on_start is not None:
-            on_start(splits, writer.state.epoch)
-        state = writer.fit(on_epoch, on_batches)
-        writer.save_checkpoint(finished=True)
+    flag = StopFlag()
+    with stop_on_signals(flag):  # from here on a signal is a clean stop, never a kill
+        splits = data.load_splits(cfg)
+        if flag.requested:
+            raise Interrupted(f"{flag.requested}: stopped before training started; {run} unchanged")
+        with runs.locked(run):
+            ckpt = _check_run_dir(cfg, run, resume, overwrite)  # again, now the run is ours
+            if ckpt is None:
+                runs.prepare(run, overwrite=overwrite)
+            runs.write_text(run, runs.CONFIG_FILE, cfg.to_yaml())
+            writer = _RunWriter(cfg, run, splits, ckpt)
+            if on_start is not None:
+                on_start(splits, writer.state.epoch)
+            state = writer.fit(on_epoch, on_batches, flag)
+            writer.save_checkpoint(finished=True)
     runs.update_latest(run)
     kept = writer.kept_epoch()
     row = state.history[kept - 1]
@@ -164,8 +168,10 @@ class _RunWriter:
 
     def fit(
         self, on_epoch: Callable[[dict[str, Any]], Any] | None,
-        on_batches: Callable[[int, int, int], None] | None,
+        on_batches: Callable[[int, int, int], None] | None, flag: StopFlag,
     ) -> TrainState:  # fmt: skip
+        """Train to the end (or to ``flag``'s request: Interrupted), saving every epoch."""
+
         def epoch_done(row: dict[str, Any]) -> Any:
             if not math.isfinite(row["train_cost"]):
                 raise Diverged(
@@ -178,14 +184,12 @@ class _RunWriter:
             self.log.append(row)
             return on_epoch(row) if on_epoch is not None else None
 
-        flag = StopFlag()
         try:
-            with stop_on_signals(flag):
-                fit(
-                    self.net, self.splits, self.cfg.training, self.rng, on_epoch=epoch_done,
-                    on_batches=on_batches, augment=augmenter(self.cfg, self.splits),
-                    state=self.state, optimizer=self.optimizer, stop=flag,
-                )  # fmt: skip
+            fit(
+                self.net, self.splits, self.cfg.training, self.rng, on_epoch=epoch_done,
+                on_batches=on_batches, augment=augmenter(self.cfg, self.splits),
+                state=self.state, optimizer=self.optimizer, stop=flag,
+            )  # fmt: skip
         finally:
             self.log.close()
         if flag.requested:
