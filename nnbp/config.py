@@ -29,7 +29,8 @@ from nnbp.augment import AUGMENTATIONS
 from nnbp.augment import augment as _augment
 from nnbp.datasets import DATASETS, ROLES
 from nnbp.errors import ConfigError
-from nnbp.sections import DataConfig, NetworkConfig, TrainingConfig
+from nnbp.sections import SECTIONS, DataConfig, NetworkConfig, TrainingConfig, key_paths
+from nnbp.sections import describe_keys as describe_keys  # part of config's API
 from nnbp.sections import key as _key
 
 # A config is a few dozen lines; anything near this size is not one, and the cap bounds
@@ -115,24 +116,7 @@ class Config:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-_SECTION_CLASSES = {"data": DataConfig, "network": NetworkConfig, "training": TrainingConfig}
-
-
-def key_paths() -> list[str]:
-    """Every valid key path: ``name``, ``data.dataset``, ..."""
-    paths = ["name"]
-    for section, cls in _SECTION_CLASSES.items():
-        paths += [f"{section}.{f.name}" for f in dataclasses.fields(cls)]
-    return paths
-
-
-def describe_keys() -> list[tuple[str, Any, str]]:
-    """(key path, default, meaning) for every key, for help texts and docs."""
-    rows = [("name", "the config file's name", "run name: the run directory is runs/<name>/")]
-    for section, cls in _SECTION_CLASSES.items():
-        for f in dataclasses.fields(cls):
-            rows.append((f"{section}.{f.name}", f.default, f.metadata["doc"]))
-    return rows
+_SECTION_CLASSES = SECTIONS
 
 
 def yaml_scalar(value: Any) -> str:

@@ -27,7 +27,7 @@ class NnbpError(Exception):
 
 
 class UsageError(NnbpError):
-    """The command was asked for something it cannot do as asked."""
+    """The command line or the call asks for something nnbp cannot do that way."""
 
     exit_code = ExitCode.USAGE
 

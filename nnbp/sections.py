@@ -7,6 +7,7 @@ keys`` and in the README). config.py reads files and dicts into these.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,3 +127,27 @@ class TrainingConfig:
         0, checks.integer(0), "seed of the one random generator (initialisation, shuffling)"
     )
     dtype: str = key("float32", checks.choice(DTYPES), "floating point type: float32 or float64")
+
+
+SECTIONS: dict[str, type] = {
+    "data": DataConfig,
+    "network": NetworkConfig,
+    "training": TrainingConfig,
+}
+
+
+def key_paths() -> list[str]:
+    """Every valid key path: ``name``, ``data.dataset``, ..."""
+    paths = ["name"]
+    for section, cls in SECTIONS.items():
+        paths += [f"{section}.{f.name}" for f in dataclasses.fields(cls)]
+    return paths
+
+
+def describe_keys() -> list[tuple[str, Any, str]]:
+    """(key path, default, meaning) for every key, for help texts and docs."""
+    rows = [("name", "the config file's name", "run name: the run directory is runs/<name>/")]
+    for section, cls in SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            rows.append((f"{section}.{f.name}", f.default, f.metadata["doc"]))
+    return rows
