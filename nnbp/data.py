@@ -1,7 +1,8 @@
 """From a config's ``data`` section to the arrays training and evaluation use.
 
-Images become float rows scaled to [0, 1] (``inputs.scale_images``), shape (n, rows * cols); labels
-stay integer class indices, shape (n,). One-hot targets are made only inside training.
+Images become float rows scaled to [0, 1] (``inputs.scale_images``), stored with a last
+column of ones (the bias input, see network.py): (n, rows * cols + 1). Labels stay
+integer class indices, shape (n,); one-hot targets are made only inside training.
 """
 
 from __future__ import annotations
@@ -21,13 +22,13 @@ from nnbp.network import with_ones
 
 @dataclass
 class Split:
-    """One part of the data: ``x1`` (n, n_in + 1), the inputs as rows of floats in [0, 1]
+    """One part of the data: ``x_ones`` (n, n_in + 1), the inputs as rows of floats in [0, 1]
     with a last column of ones (the bias input, see network.py), and integer labels (n,).
 
-    Gathering shuffled mini-batches from x1 is then one copy, and evaluation needs none.
+    Gathering shuffled mini-batches from x_ones is then one copy, and evaluation needs none.
     """
 
-    x1: np.ndarray
+    x_ones: np.ndarray
     labels: np.ndarray
 
     @classmethod
@@ -37,8 +38,8 @@ class Split:
 
     @property
     def x(self) -> np.ndarray:
-        """The inputs without the ones column, (n, n_in): a view into x1."""
-        return self.x1[:, :-1]
+        """The inputs without the ones column, (n, n_in): a view into x_ones."""
+        return self.x_ones[:, :-1]
 
     def __len__(self) -> int:
         return len(self.labels)
@@ -119,7 +120,7 @@ def load_splits(cfg: Config) -> Splits:
 
 
 def _split(images: np.ndarray, labels: np.ndarray, dtype: str) -> Split:
-    """uint8 images (n, rows, cols) scaled straight into a Split's x1."""
-    x1 = np.ones((len(images), images.shape[1] * images.shape[2] + 1), dtype=dtype)
-    scale_images(images, dtype, out=x1[:, :-1])
-    return Split(x1, labels)
+    """uint8 images (n, rows, cols) scaled straight into a Split's x_ones."""
+    x_ones = np.ones((len(images), images.shape[1] * images.shape[2] + 1), dtype=dtype)
+    scale_images(images, dtype, out=x_ones[:, :-1])
+    return Split(x_ones, labels)

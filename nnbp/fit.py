@@ -2,7 +2,7 @@
 schedule, early stopping and the best epoch.
 
 Progress goes out through callbacks so that the caller decides what to show; nothing
-here prints or touches files (``train.py`` writes the run directory).
+here prints or touches files (``training.py`` writes the run directory).
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def evaluate(net: Network, split: Split, batch: int = metrics.EVAL_BATCH) -> Eva
     A diverged network gives a NaN or infinite cost here, which the caller reports.
     """
     with np.errstate(over="ignore", invalid="ignore"):
-        a = net.feedforward(split.x1, batch)
+        a = net.feedforward(split.x_ones, batch)
         return Evaluation(
             metrics.accuracy(a, split.labels), metrics.mean_cost(net.cost, a, split.labels)
         )
@@ -111,7 +111,7 @@ def fit(
         optimizer.eta = state.eta
         with threadpool_limits(limits=threads, user_api="blas"):
             complete = optimizer.epoch(
-                splits.train.x1, y, s.mini_batch_size, rng, on_batches=progress,
+                splits.train.x_ones, y, s.mini_batch_size, rng, on_batches=progress,
                 augment=augment, stop=stop, background=background,
             )  # fmt: skip
         if not complete:

@@ -114,10 +114,10 @@ class Workspace:
     """The arrays backprop writes for a mini-batch of m examples, allocated once.
 
     Indexed like the weights: layer l computes ``a[l]`` = sigma(w[l] a + b[l]) from its
-    input ``a1[l]``. ``a[l]``: (m, n_out) activation, contiguous, where the elementwise
-    work happens (faster than on a strided view); ``a1[l]``: (m, n_in + 1) the input with
-    its column of ones (``a1[0]`` is the mini-batch itself; ``a1[l + 1]`` holds a copy of
-    ``a[l]``, written through the view ``a1_body[l + 1]``); ``delta[l]``, ``tmp[l]``,
+    input ``a_in[l]``. ``a[l]``: (m, n_out) activation, contiguous, where the elementwise
+    work happens (faster than on a strided view); ``a_in[l]``: (m, n_in + 1) the input with
+    its column of ones (``a_in[0]`` is the mini-batch itself; ``a_in[l + 1]`` holds a copy of
+    ``a[l]``, written through the view ``a_in_body[l + 1]``); ``delta[l]``, ``tmp[l]``,
     ``one[l]``: (m, n_out), error, scratch and ones; ``nabla[l]``: [nabla_w nabla_b] of
     layer l, (n_out, n_in + 1), with the views ``nabla_w[l]`` and ``nabla_b[l]``, all in
     the one array ``nabla_flat``.
@@ -125,8 +125,8 @@ class Workspace:
 
     def __init__(self, sizes: Sequence[int], m: int, dtype: Any, *, backward: bool = True):
         self.a = [np.empty((m, n), dtype) for n in sizes[1:]]
-        self.a1 = [np.empty(0, dtype)] + [np.ones((m, n + 1), dtype) for n in sizes[1:-1]]
-        self.a1_body = [self.a1[0]] + [a1[:, :-1] for a1 in self.a1[1:]]
+        self.a_in = [np.empty(0, dtype)] + [np.ones((m, n + 1), dtype) for n in sizes[1:-1]]
+        self.a_in_body = [self.a_in[0]] + [a_in[:, :-1] for a_in in self.a_in[1:]]
         if not backward:  # feedforward alone, on large batches: a plain 1 is as fast
             self.one = [1] * (len(sizes) - 1)
             return
@@ -139,46 +139,45 @@ class Workspace:
         self.nabla_b = [g[:, -1] for g in self.nabla]
 
 
-def feedforward(net: Network, ws: Workspace, x1: np.ndarray) -> np.ndarray:
-    """Every layer's activation for the rows of x1 (m, n_in + 1, last column ones) into ws.
+def feedforward(net: Network, ws: Workspace, x: np.ndarray) -> np.ndarray:
+    """Every layer's activation for the examples x into ws; returns a^L (m, n_L).
 
-    Returns a^L, ``ws.a[-1]``, (m, n_L). z is computed where a goes and turned into a in
-    place: backprop needs only a, since sigma'(z) = a (1 - a).
+    x: (m, n_in + 1), one example per row, each with a trailing 1 (the bias input). z is
+    computed where a goes and turned into a in place: backprop needs only a, since
+    sigma'(z) = a (1 - a).
     """
-    a, a1, one, wb_T = ws.a, ws.a1, ws.one, net.params_T
-    a1[0] = x1
+    a, a_in, one, wb_T = ws.a, ws.a_in, ws.one, net.params_T
+    a_in[0] = x
     L = len(wb_T) - 1  # the output layer
     for l in range(L):
-        z = np.dot(a1[l], wb_T[l], out=a[l])  # z = w a + b (the ones column adds b)
+        z = np.dot(a_in[l], wb_T[l], out=a[l])  # z = w a + b (the ones column adds b)
         sigmoid_(z, one[l])  # a = sigma(z), in z's place
-        np.copyto(ws.a1_body[l + 1], z)  # the next layer's input, beside its ones column
-    z = np.dot(a1[L], wb_T[L], out=a[L])
+        np.copyto(ws.a_in_body[l + 1], z)  # the next layer's input, beside its ones column
+    z = np.dot(a_in[L], wb_T[L], out=a[L])
     return net.output_fn(z, one[L])  # the cost's output activation
 
 
-def backprop(net: Network, ws: Workspace, x1: np.ndarray, y: np.ndarray, k: np.ndarray) -> None:
+def backprop(net: Network, ws: Workspace, x: np.ndarray, y: np.ndarray, k: np.ndarray) -> None:
     """BP1-BP4 over a whole mini-batch: k times the gradient of the cost, into ``ws.nabla``.
 
-    x1: (m, n_in + 1) the examples as rows with a last column of ones; y: (m, n_L) one-hot
+    x: (m, n_in + 1) the examples as rows, each with a trailing 1; y: (m, n_L) one-hot
     targets; k: (m, n_L), every entry the factor (1/m: the gradient of the mean cost).
     Afterwards ``ws.delta[l]`` holds k dC_x/dz of each example and ``ws.nabla_w[l]``,
     ``ws.nabla_b[l]`` their sums over the mini-batch. No regularisation term here.
     """
-    a, a1, delta, delta_T, tmp, one, w = ws.a, ws.a1, ws.delta, ws.delta_T, ws.tmp, ws.one, net.w
-    feedforward(net, ws, x1)
+    a, a_in, delta, tmp, one, w = ws.a, ws.a_in, ws.delta, ws.tmp, ws.one, net.w
+    feedforward(net, ws, x)
     L = len(w) - 1  # the output layer
     # BP1: the output error delta^L = dC/da^L * sigma'(z^L), times k.
     net.cost_fn.delta(a[L], y, k, delta[L], tmp[L])
     for l in range(L, 0, -1):
         # BP3 and BP4 in one product: nabla_w = delta a^T summed over the examples and,
         # through the ones column of the input, nabla_b = the sum of delta.
-        np.dot(delta_T[l], a1[l], out=ws.nabla[l])
+        np.dot(ws.delta_T[l], a_in[l], out=ws.nabla[l])
         # BP2: delta^(l-1) = (w^T delta^l) * sigma'(z^(l-1)); examples as rows: delta @ w.
         np.dot(delta[l], w[l], out=delta[l - 1])
-        np.multiply(
-            delta[l - 1], sigmoid_prime_(a[l - 1], tmp[l - 1], one[l - 1]), out=delta[l - 1]
-        )
-    np.dot(delta_T[0], x1, out=ws.nabla[0])  # BP3 and BP4 for the first layer
+        delta[l - 1] *= sigmoid_prime_(a[l - 1], tmp[l - 1], one[l - 1])
+    np.dot(ws.delta_T[0], x, out=ws.nabla[0])  # BP3 and BP4 for the first layer
 
 
 # --- The network -------------------------------------------------------------------------

@@ -3,8 +3,8 @@ and momentum) and one epoch of mini-batches.
 
 The gradient comes from ``network.backprop``, called with a workspace allocated once per
 mini-batch size and the factor eta/m folded into BP1, so the plain update is a single
-subtraction per layer. ``SGD.epoch`` is the engine's entry point: ``fit`` (train.py)
-calls it once per epoch, and ``make bench`` times it.
+subtraction for all the parameters at once. ``SGD.epoch`` is the engine's entry point:
+``fit`` (fit.py) calls it once per epoch, and ``make bench`` times it.
 """
 
 from __future__ import annotations
@@ -142,15 +142,15 @@ class SGD:
         with np.errstate(over="ignore"):
             return self.net.dtype.type(self._eta / m)
 
-    def step(self, x1: np.ndarray, y: np.ndarray) -> None:
-        """One step on the mini-batch x1 (m, n_in + 1), last column ones, y (m, n_L) one-hot."""
-        m = len(x1)
+    def step(self, x_ones: np.ndarray, y: np.ndarray) -> None:
+        """One step on the mini-batch x_ones (m, n_in + 1), last column ones, y (m, n_L) one-hot."""
+        m = len(x_ones)
         buffers = self._buffers.get(m)
         if buffers is None:
             ws = self.net.workspace(m)
             buffers = self._buffers[m] = (ws, np.full(ws.a[-1].shape, self._eta_over(m)))
         ws, eta_over_m = buffers
-        backprop(self.net, ws, x1, y, eta_over_m)  # ws.nabla: eta times the mean gradient
+        backprop(self.net, ws, x_ones, y, eta_over_m)  # ws.nabla: eta times the mean gradient
         if self._decay is None and self.velocity is None:
             np.subtract(self.net.flat, ws.nabla_flat, out=self.net.flat)  # w -= eta nabla_w ...
         else:
@@ -175,7 +175,7 @@ class SGD:
 
     def epoch(
         self,
-        x1: np.ndarray,
+        x_ones: np.ndarray,
         y: np.ndarray,
         mini_batch_size: int,
         rng: np.random.Generator,
@@ -185,9 +185,9 @@ class SGD:
         stop: StopFlag | None = None,
         background: bool = False,
     ) -> bool:
-        """One epoch: shuffle the rows of x1 with ``rng``, then one step per mini-batch.
+        """One epoch: shuffle the rows of x_ones with ``rng``, then one step per mini-batch.
 
-        x1: (n, n_in + 1) training inputs with their ones column; y: (n, n_L) one-hot.
+        x_ones: (n, n_in + 1) training inputs with their ones column; y: (n, n_L) one-hot.
         The shuffled rows are gathered CHUNK_ROWS at a time (a multiple of m, so the
         mini-batches are consecutive slices of one permutation), augmented if asked, and
         each mini-batch goes whole to ``step``: the only Python loop is over mini-batches.
@@ -197,27 +197,29 @@ class SGD:
         ``augment``) each chunk is augmented on a worker thread while the previous one
         trains; the results are the same.
         """
-        return _Epoch(self, x1, y, mini_batch_size, augment, background).run(rng, on_batches, stop)
+        return _Epoch(self, x_ones, y, mini_batch_size, augment, background).run(
+            rng, on_batches, stop
+        )
 
 
 class _Epoch:
     """The chunk buffers of one epoch and the loop over its mini-batches."""
 
     def __init__(
-        self, opt: SGD, x1: np.ndarray, y: np.ndarray, m: int, augment: Augment | None,
+        self, opt: SGD, x_ones: np.ndarray, y: np.ndarray, m: int, augment: Augment | None,
         background: bool,
     ) -> None:  # fmt: skip
-        self.opt, self.x1, self.y, self.m, self.augment = opt, x1, y, m, augment
-        n = len(x1)
+        self.opt, self.x_ones, self.y, self.m, self.augment = opt, x_ones, y, m, augment
+        n = len(x_ones)
         self.chunk = m * max(1, CHUNK_ROWS // m)
         self.starts = range(0, n, self.chunk)
         self.rows_max = min(self.chunk, n)
         self.worker = background and augment is not None
         # (x, y) buffers for a chunk: two with a worker, which fills one while the steps
         # read the other.
-        shape = (self.rows_max, x1.shape[1])
+        shape = (self.rows_max, x_ones.shape[1])
         self.buffers = [
-            (np.ones(shape, x1.dtype), np.empty((self.rows_max, y.shape[1]), y.dtype))
+            (np.ones(shape, x_ones.dtype), np.empty((self.rows_max, y.shape[1]), y.dtype))
             for _ in range(2 if self.worker else 1)
         ]
         # A full chunk's mini-batches are always the same views of its buffers: made once.
@@ -230,8 +232,8 @@ class _Epoch:
         c = len(rows)
         xc, yc = self.buffers[i % len(self.buffers)]
         # mode="clip" lets take write straight into xc (the indices are valid). The rows
-        # come from the contiguous x1: take from a strided source is far slower.
-        self.x1.take(rows, axis=0, out=xc[:c], mode="clip")
+        # come from the contiguous x_ones: take from a strided source is far slower.
+        self.x_ones.take(rows, axis=0, out=xc[:c], mode="clip")
         if self.augment is not None:
             xc[:c, :-1] = self.augment(xc[:c, :-1], rng)
         self.y.take(rows, axis=0, out=yc[:c], mode="clip")
@@ -247,7 +249,7 @@ class _Epoch:
         self, rng: np.random.Generator, on_batches: Callable[[int, int], None] | None,
         stop: StopFlag | None,
     ) -> bool:  # fmt: skip
-        order = rng.permutation(len(self.x1))
+        order = rng.permutation(len(self.x_ones))
         step, done = self.opt.step, 0
         # Stop requests and progress are looked at between groups of mini-batches (about a
         # hundred groups an epoch), keeping the innermost loop to the step alone.

@@ -21,10 +21,10 @@ def test_scale_images_to_unit_interval_rows():
 def test_a_split_holds_its_inputs_with_the_ones_column_and_x_is_a_view():
     x = np.array([[0.25, 0.5], [1.0, 0.0], [0.75, 0.125]], np.float32)
     split = Split.of(x, [2, 0, 1])
-    np.testing.assert_array_equal(split.x1, [[0.25, 0.5, 1], [1, 0, 1], [0.75, 0.125, 1]])
-    assert split.x1.dtype == np.float32 and split.x1.flags.c_contiguous
+    np.testing.assert_array_equal(split.x_ones, [[0.25, 0.5, 1], [1, 0, 1], [0.75, 0.125, 1]])
+    assert split.x_ones.dtype == np.float32 and split.x_ones.flags.c_contiguous
     np.testing.assert_array_equal(split.x, x)
-    assert np.shares_memory(split.x, split.x1)  # no second copy of the inputs
+    assert np.shares_memory(split.x, split.x_ones)  # no second copy of the inputs
     assert isinstance(split.labels, np.ndarray) and list(split.labels) == [2, 0, 1]
     assert len(split) == 3
 
@@ -36,7 +36,7 @@ def test_validation_is_the_last_training_images(tiny_config, tiny_data):
     np.testing.assert_array_equal(splits.validation.labels, labels[500:])
     np.testing.assert_array_equal(splits.train.x[0], images[0].ravel() / np.float32(255))
     for split in (splits.train, splits.validation, splits.test):
-        assert split.x1.dtype == np.float32 and (split.x1[:, -1] == 1).all()
+        assert split.x_ones.dtype == np.float32 and (split.x_ones[:, -1] == 1).all()
     assert splits.image_shape == (8, 8)
     assert splits.class_names == ["0", "1", "2"]  # MNIST's names do not fit 3 classes
 

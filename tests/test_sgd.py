@@ -105,21 +105,21 @@ class _Recorder:
     def __init__(self) -> None:
         self.seen: list[np.ndarray] = []
 
-    def __call__(self, x1: np.ndarray, y: np.ndarray) -> None:
-        assert (x1[:, -1] == 1).all()  # the ones column that carries the bias
-        assert len(y) == len(x1)
-        self.seen.append(x1[:, 0].copy())
+    def __call__(self, x_ones: np.ndarray, y: np.ndarray) -> None:
+        assert (x_ones[:, -1] == 1).all()  # the ones column that carries the bias
+        assert len(y) == len(x_ones)
+        self.seen.append(x_ones[:, 0].copy())
 
 
 def _recorded_epoch(n: int, m: int, seed: int) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
     """The mini-batches (as row numbers) and progress calls of one epoch over n rows."""
     opt = SGD(Network.create([2, 2], np.random.default_rng(0), dtype="float64"), eta=1.0, n_train=n)
     opt.step = recorder = _Recorder()
-    x1 = with_ones(np.stack([np.arange(n, dtype=np.float64), np.zeros(n)], axis=1))
+    x_ones = with_ones(np.stack([np.arange(n, dtype=np.float64), np.zeros(n)], axis=1))
     calls: list[tuple[int, int]] = []
     on_batches = lambda done, total: calls.append((done, total))  # noqa: E731
-    assert opt.epoch(x1, one_hot(np.zeros(n, int), 2, np.float64), m, np.random.default_rng(seed),
-                     on_batches=on_batches)  # fmt: skip
+    y = one_hot(np.zeros(n, int), 2, np.float64)
+    assert opt.epoch(x_ones, y, m, np.random.default_rng(seed), on_batches=on_batches)
     return recorder.seen, calls
 
 
@@ -145,11 +145,11 @@ def test_an_epochs_mini_batches_are_consecutive_slices_of_one_permutation(m):
 
 
 def _shifted_problem(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """n random 4x4 'images' in three classes: training inputs x1 and one-hot targets."""
+    """n random 4x4 'images' in three classes: training inputs x_ones and one-hot targets."""
     rng = np.random.default_rng(3)
-    x1 = np.ones((n, 17), np.float32)
-    x1[:, :-1] = rng.random((n, 16))
-    return x1, one_hot(rng.integers(0, 3, n), 3, np.float32)
+    x_ones = np.ones((n, 17), np.float32)
+    x_ones[:, :-1] = rng.random((n, 16))
+    return x_ones, one_hot(rng.integers(0, 3, n), 3, np.float32)
 
 
 def _shift(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -158,14 +158,14 @@ def _shift(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 @pytest.mark.parametrize("n", [2500, 2048])  # with a short last chunk, and without
 def test_augmenting_on_a_worker_thread_trains_exactly_as_in_line(n):
-    x1, y = _shifted_problem(n)
+    x_ones, y = _shifted_problem(n)
     runs = []
     for background, aug in ((False, _shift), (True, _shift), (False, None)):
         rng = np.random.default_rng(5)
         net = Network.create([16, 8, 3], rng)
         opt = SGD(net, eta=0.5, n_train=n)
         for _ in range(2):
-            assert opt.epoch(x1, y, 10, rng, augment=aug, background=background)
+            assert opt.epoch(x_ones, y, 10, rng, augment=aug, background=background)
         runs.append((net.params, rng.random()))
     (in_line, draw), (worker, worker_draw), (plain, _) = runs
     assert worker_draw == draw  # the generator made the same draws, in the same order
@@ -175,7 +175,7 @@ def test_augmenting_on_a_worker_thread_trains_exactly_as_in_line(n):
 
 
 def test_a_stop_request_ends_an_epoch_with_a_worker_and_its_thread():
-    x1, y = _shifted_problem(3000)
+    x_ones, y = _shifted_problem(3000)
     stop = StopFlag()
     calls = []
 
@@ -185,7 +185,7 @@ def test_a_stop_request_ends_an_epoch_with_a_worker_and_its_thread():
 
     opt = SGD(Network.create([16, 8, 3], np.random.default_rng(0)), eta=0.5, n_train=3000)
     complete = opt.epoch(
-        x1, y, 10, np.random.default_rng(1), on_batches=on_batches, augment=_shift, stop=stop,
+        x_ones, y, 10, np.random.default_rng(1), on_batches=on_batches, augment=_shift, stop=stop,
         background=True,
     )  # fmt: skip
     assert complete is False
