@@ -35,21 +35,14 @@ def mnist_like() -> np.ndarray:
 def dark_digit(width: int, height: int, box: tuple[int, int, int, int]) -> Image.Image:
     """A white "L" canvas of width x height with a thick black angular "2" in box.
 
-    box is (x0, y0, x_ones, y1), the stroke's centre line; the "2" is lopsided enough that
+    box is (x0, y0, x1, y1), the stroke's centre line; the "2" is lopsided enough that
     centring its box and centring its mass differ.
     """
     im = Image.new("L", (width, height), 255)
-    x0, y0, x_ones, y1 = box
+    x0, y0, x1, y1 = box
     stroke = max(2, (y1 - y0) // 8)
     ym = y0 + (y1 - y0) * 2 // 5
-    points = [
-        (x0, y0 + stroke),
-        (x0 + stroke, y0),
-        (x_ones, y0),
-        (x_ones, ym),
-        (x0, y1),
-        (x_ones, y1),
-    ]
+    points = [(x0, y0 + stroke), (x0 + stroke, y0), (x1, y0), (x1, ym), (x0, y1), (x1, y1)]
     ImageDraw.Draw(im).line(points, fill=0, width=stroke, joint="curve")
     return im
 
