@@ -73,7 +73,10 @@ def write_png(path: Path, x: np.ndarray) -> None:
     Image.fromarray(pixels).save(path)
 
 
-def run_all(repo: Path, work: Path, test_split: Any, settings: dict) -> dict[str, Any]:
+def run_all(
+    repo: Path, work: Path, image_x: np.ndarray, label: int, settings: dict
+) -> dict[str, Any]:
+    """Every command-line measurement; ``image_x`` (784,) in [0, 1] is predict's image."""
     work.mkdir(parents=True)
     nnbp = nnbp_command()
     run_dir = work / "run"
@@ -101,11 +104,11 @@ def run_all(repo: Path, work: Path, test_split: Any, settings: dict) -> dict[str
     results["evaluate"] = evaluate
 
     image = work / "digit.png"
-    write_png(image, test_split.x[0])
+    write_png(image, image_x)
     predict = repeated([*nnbp, "predict", "--weights", str(run_dir), str(image)], work, repeats)
     if predict["status"] == "ok":
         answer = (predict.pop("stdout").strip().splitlines() or [""])[0]
         predict["answer"] = answer.replace(str(image), image.name)
-    predict["label"] = int(test_split.labels[0])
+    predict["label"] = label
     results["predict"] = predict
     return results

@@ -5,27 +5,28 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from method import method
 from render import (
+    engine_table,
     floor_table,
     gemm_details,
     gemm_library_table,
     kernels,
     net,
+    paired_table,
     ratio_table,
     raw,
     secs,
     speed_table,
     table,
-    targets,
 )
 from report import (
-    CALLS_PER_STEP,
-    CONFIGS,
-    GEMM_BOUND,
     cells,
+    engine_summary,
     evaluate_rates,
     floors,
     gemm_libraries,
+    paired_summary,
 )
 
 
@@ -47,7 +48,7 @@ def machine_table(mc: dict[str, Any], wall: float) -> str:
         ["Python", mc["python"]],
         ["NumPy", mc["numpy"]],
         ["NumPy's BLAS (threadpoolctl, unlimited)", "<br>".join(mc["numpy_blas"])],
-        ["OPENBLAS_CORETYPE", mc["openblas_coretype"]],
+        ["BLAS kernel that ran", kernel_text(mc)],
         ["torch", v["torch"]],
         ["scikit-learn", v["scikit-learn"]],
         ["threadpoolctl", v["threadpoolctl"]],
@@ -57,6 +58,18 @@ def machine_table(mc: dict[str, Any], wall: float) -> str:
         ["bench wall time", f"{wall / 60:.1f} min"],
     ]
     return table(["", ""], rows)
+
+
+def kernel_text(mc: dict[str, Any]) -> str:
+    """The OpenBLAS kernel threadpoolctl reports, and whether it was forced."""
+    arch = mc["blas_kernel"] or ["?"]
+    forced = mc["openblas_coretype"]
+    how = (
+        f"forced by OPENBLAS_CORETYPE={forced}"
+        if forced != "unset"
+        else "chosen by OpenBLAS for this CPU (OPENBLAS_CORETYPE unset)"
+    )
+    return f"{', '.join(arch)}, {how}"
 
 
 def _measured(record: dict, text: Callable[[dict], str]) -> str:
@@ -69,11 +82,13 @@ def _evaluate_text(r: dict) -> str:
     return text + (f", accuracy {r['accuracy']:.4f}" if r.get("accuracy") is not None else "")
 
 
-def cli_table(cli: dict[str, Any], ev: dict[str, float]) -> str:
+def cli_table(cli: dict[str, Any], ev: dict[str, float], n_test: int) -> str:
     rows = [
-        [f"feedforward + argmax, 10,000 test images, threads={t}", f"{rate:,.0f} images/s"]
+        [f"feedforward + argmax, {n_test:,} test images, threads={t}", f"{rate:,.0f} images/s"]
         for t, rate in sorted(ev.items())
     ]
+    if cli.get("status") == "skipped":
+        return table(["what", "measured"], [*rows, ["the `nnbp` commands", _not_ok(cli)]])
     evaluate = _measured(cli.get("evaluate", {}), _evaluate_text)
     rows.append(["`nnbp evaluate RUN_DIR --json`", evaluate])
     predict = _measured(
@@ -97,177 +112,149 @@ def cli_table(cli: dict[str, Any], ev: dict[str, float]) -> str:
     return table(["what", "measured"], rows)
 
 
-def method(results: dict[str, Any]) -> str:
-    s = results["settings"]
-    tr, ref = s["train"], s["reference"]
-    return f"""\
-- Each number is from a fresh process (`bench/worker_train.py`, `bench/worker_micro.py`)
-  started by `bench/run.py`, which loads MNIST once through nnbp (`configs/mnist.yaml`,
-  float32: 50,000 training and 10,000 test images) and hands the same arrays to every
-  worker. Same network everywhere: [784, hidden, 10], sigmoid neurons, plain SGD with a
-  fresh shuffle each epoch, eta 3.0, quadratic cost (sklearn excepted, below), float32
-  (the reference excepted).
-- A training measurement warms up on 1,000 images, then on up to {tr["warmup"]:,} more
-  (fewer if that would take over {tr["budget"] / 3:.0f} s), then runs up to
-  {tr["epochs"]} timed epochs sharing a budget of {tr["budget"]:.0f} s. When the warm-up
-  predicts an epoch longer than {tr["budget"] / tr["epochs"]:.1f} s, the timed passes
-  cover a random subset that fits (at least 5,000 images) and are scaled to a whole
-  epoch (cells marked *); passes stop early, after at least one, once the budget is
-  spent. This keeps a process whose threads are starved by other load to seconds.
-  The process's value is the median of its timed passes; a table cell is the median
-  over {results["rounds"]} round(s), with the range over rounds in brackets. Each round
-  runs, per network and thread setting, nnbp and then every peer in an order rotated
-  from round to round, each in its own process.
-- Threads: "1" is `threadpoolctl.threadpool_limits(1)` around the timed calls (NumPy /
-  OpenBLAS for nnbp, reference and sklearn) or `torch.set_num_threads(1)`; "default"
-  changes nothing for the peers (here 2 threads) and, for nnbp, is the thread count nnbp
-  itself chooses for the shapes (`nnbp.train.sgd_threads`: 1 when the step's largest
-  product is under 2 M multiply-adds, else all cores), exactly as `nnbp train` runs. A
-  peer's figure is the better of the two. "shipped" is nnbp's default, "best" nnbp's
-  better setting.
-- reference: bench/reference.py's `BookNetwork` (per-example backprop, float64 column
-  vectors) is too slow for whole epochs: it warms up on {ref["warmup"]:,} images and
-  always times up to {ref["epochs"]} pass(es) over a random {ref["examples"]:,}-image subset,
-  scaled x 50,000 / {ref["examples"]:,} to seconds per epoch (cells marked *).
-- torch-idiomatic: `nn.Sequential(Linear, Sigmoid, Linear, Sigmoid)` initialised N(0, 1),
-  cost `0.5 * MSELoss(reduction="sum") / batch` (the mean over the batch of
-  1/2 ||a - y||^2, the book's gradient scale), autograd, `torch.optim.SGD(lr=3.0)`,
-  `zero_grad(set_to_none=True)`. Tensors built once; each epoch one `torch.randperm` and
-  an `index_select` of x and y per mini-batch; no DataLoader (it would add per-batch
-  Python and collation work that is not the engine's).
-- torch-manual: BP1-BP4 by hand under `torch.no_grad()`: `addmm` + `sigmoid_` forward,
-  `addcmul` for sigma' = a - a*a, `mm` for BP2, and `addmm_(delta^T, a, alpha=-eta/m)` /
-  `add_(sum(delta), alpha=-eta/m)` as BP3/BP4 plus the update; buffers reused in place.
-  Checked once by hand against nnbp: same weights after 200 steps to float32 rounding.
-- sklearn: `MLPClassifier(hidden_layer_sizes=(hidden,), activation="logistic",
-  solver="sgd", learning_rate="constant", momentum=0, nesterovs_momentum=False, alpha=0,
-  batch_size=m, shuffle=True)`, one `partial_fit` per epoch. What differs: softmax
-  outputs and log-loss (sklearn has no sigmoid-output quadratic-cost classifier),
-  Glorot-uniform initial weights, eta 0.5 (the book's eta for a cross-entropy cost;
-  3.0 is too large for log-loss), its input validation on every call. Its test accuracy
-  is therefore not comparable; its time is.
-- Lower bound: every product one step needs (forward z = a w^T per layer, BP2's
-  delta w, BP4's delta^T a per layer; no gradient w.r.t. the input) timed alone with
-  `np.matmul(A, B, out=C)` at this step's exact shapes and layouts, float32, 1 thread,
-  fastest of 7 blocks of many calls; summed x steps per epoch = "GEMM-only". The
-  "realistic floor" adds {CALLS_PER_STEP} calls per step at the cost of one cheap ufunc
-  call (`np.multiply(x, y, out=z)` on a (10, 30) float32 array), the fewest NumPy calls a
-  step can make. It ignores elementwise work on larger arrays, so it is optimistic for
-  the bigger configurations. Best over rounds.
-- Command line: each `nnbp` command is a real process in a temporary working
-  directory (so runs/latest of the repository is untouched); peak RSS is `ru_maxrss`
-  of that one child (`os.wait4`). The image for `predict` is test image 0 written as
-  an 8-bit PNG with Pillow.
-- The machine is shared: other jobs may run at the same time (see the load averages
-  and the raw table). Two threads on two busy cores are hit hardest: an OpenMP/OpenBLAS
-  team must wait for a descheduled thread, which makes 2-thread timings bimodal or
-  much slower between processes."""
-
-
-def render(results: dict[str, Any]) -> tuple[str, str]:
-    c = cells(results["training"])
-    fl = floors(results["floors"])
-    libs = gemm_libraries(results.get("gemm_libraries", []))
-    ev = evaluate_rates(results["evaluate"])
-    target_rows = targets(c, fl, ev, results["cli"])
-    header = ["target", "nnbp (shipped)", "nnbp (best threads)", "fastest rounds"]
-    target_text = table([*header, "limit", "result"], target_rows)
-    speed = speed_table(c, CONFIGS)
-    floor = floor_table(c, fl, CONFIGS)
-    ratios = ratio_table(c, CONFIGS)
-    mc = results["machine"]
-    flag = " --quick" if results["mode"] == "quick" else ""
-    quick = (
-        " **(--quick: a smoke check, not numbers to quote)**" if results["mode"] == "quick" else ""
-    )
+def engine_section(results: dict[str, Any]) -> tuple[str, str]:
+    """The heading and text of the engine comparison; ("", "") without a baseline."""
+    base = results.get("baseline")
+    if not base:
+        return "", ""
+    heading = f"Engine against {base['rev']}"
+    if base["status"] != "ok":
+        return heading, f"Not measured: {base['error']}."
+    s, label = results["settings"], base["label"]
+    keys = [(tuple(sz), m, "float32") for sz, m in s["engine"]["configs"]]
+    keys += [(tuple(sz), m, "float64") for sz, m in s["engine"]["float64"]]
+    summary = engine_summary(results["engine"], label)
+    weights = results.get("engine_weights", [])
+    steps = s["weight_steps"]
+    pairs = s["engine"]["pairs"]
+    order = "ABBA or BAAB" if pairs > 1 else "AB or BA"
+    paired = paired_summary(results.get("engine_paired", []))
+    budget = s["engine"]["budget"]
     text = f"""\
+The engine as checked out (`SGD.epoch` over the BP1-BP4 loop in `nnbp/network.py`)
+against `nnbp/` at {base["rev"]} ({label}), with the same data and settings as above, at
+nnbp's shipped thread setting (both engines choose the same), measured two ways.
+
+In one process (`bench/worker_pair.py`): {label}'s package, extracted with `git archive`
+and renamed `nnbp_base`, is imported beside the checkout's `nnbp`; each trains its own
+network from the same seed on the same training rows, and after a warm-up epoch each, whole
+epochs alternate as ABBA quadruples for about {budget:g} s per network and round. Each
+quadruple gives one ratio (nnbp's two epochs ÷ {label}'s two); the table pools them over
+the {results["rounds"]} rounds: median and interquartile range (below 1.000 the checkout
+is faster). Paired epoch by epoch, a drift of the machine's speed weighs on both alike.
+
+{paired_table(paired, keys[: len(s["engine"]["configs"])], label)}
+
+In fresh processes, alternating with the peers above: {pairs} of each engine per round
+and network in float32 ({order}, the order flipping from round to round) and, for the
+float64 rows, one of each. Seconds per epoch: median over the processes (range). Ratio:
+per round, the mean of nnbp's processes ÷ the mean of {label}'s; median and interquartile
+range over the rounds. Between processes the 2-thread rows swing the most. Weights: both
+engines train the same network from the same seed on the first {steps} x m training
+images (one epoch, {steps} steps) and every weight and bias is compared bit for bit.
+
+{engine_table(summary, weights, keys, label)}"""
+    return heading, text
+
+
+def _intro(results: dict[str, Any]) -> str:
+    mode, mc = results["mode"], results["machine"]
+    flag = f" --{mode}" if mode != "full" else ""
+    base = f" --baseline {results['baseline']['rev']}" if results.get("baseline") else ""
+    note = f" **(--{mode}: a check that the bench runs, not numbers to quote)**" if flag else ""
+    return f"""\
 # Benchmarks
 
-Generated by `make bench` (`bench/run.py{flag}`) on {mc["date"]}{quick}; do not edit by
-hand, rerun instead. Seconds per epoch are for one epoch of SGD over MNIST's 50,000
-training images; lower is better.
+Generated by `make bench` (`bench/run.py{flag}{base}`) on {mc["date"]}{note}; do not edit by
+hand, rerun instead. Seconds per epoch are for one epoch of SGD over the
+{results["counts"]["train"]:,} training images; lower is better. The machine, the BLAS
+kernel that ran and the method are described at the end."""
 
-## Targets
 
-The result is judged on medians over rounds, as the issue asks. "fastest rounds" is the
-same ratio from each side's fastest round (nnbp as shipped, the peer's better setting): two
-threads on this shared machine swing between rounds, and a peer's slow rounds can make a
-median ratio look better than the code is.
-
-{target_text}
-
-## Seconds per epoch
-
-Median over rounds (range over rounds in brackets); * = timed on a subset of an epoch
-and scaled. "nnbp ÷ better": nnbp as shipped (its own thread choice) ÷ the peer's better thread
-setting, then the same with nnbp's better setting. Test accuracy is after the warm-up and
-timed passes, a sanity check only (passes differ between implementations; "—" where
-only a subset was timed).
-
-{speed}
-
-## Ratios
-
-nnbp's seconds per epoch ÷ the peer's (its better thread setting): below 1.00 nnbp is
-faster. First with nnbp as shipped (its own thread choice), then with nnbp's better
-setting.
-
-{ratios}
-
-## Lower bound for one epoch (1 thread)
-
-{floor}
-
-<details><summary>Each matrix product of a step</summary>
-
-{gemm_details(fl, CONFIGS)}
-
-</details>
-
-## The GEMM-bound configuration: NumPy's BLAS against torch's
-
-{net(GEMM_BOUND[0])} with m={GEMM_BOUND[1]} spends nearly all its time in two products.
+def _gemm_section(libs: dict, s: dict, n_train: int) -> str:
+    sizes, m = s["gemm_bound"]
+    return f"""\
+{net(sizes)} with m={m} spends nearly all its time in two products.
 Here each product of its step is timed alone (µs per call, fastest over rounds) with
 `np.matmul(out=)` (the OpenBLAS that NumPy's wheel bundles, which nnbp uses) and with
 `torch.mm(out=)` (the MKL in torch's CPU wheel, which torch-manual uses), same shapes,
 layouts and float32, at 1 thread and at each library's default (all cores).
 
-{gemm_library_table(libs, -(-50_000 // GEMM_BOUND[1]))}
+{gemm_library_table(libs, -(-n_train // m))}"""
 
-## Evaluation, prediction, memory
 
-{cli_table(results["cli"], ev)}
+def _rerun(results: dict[str, Any]) -> str:
+    minutes = results["wall_seconds"] / 60
+    return f"""\
+    make bench                          # full, with the engine at $(BASELINE) (0c9a75a)
+    make bench BASELINE=                # without the engine comparison
+    make bench BASELINE=HEAD~1          # the engine against another revision
+    .venv/bin/python bench/run.py --quick --baseline 0c9a75a   # one short round
+    .venv/bin/python bench/run.py --smoke --out bench.md       # seconds, synthetic data
 
-## Machine
+This run ({results["mode"]}, {results["rounds"]} round(s)) took {minutes:.1f} min.
+`--rounds N` changes the number of rounds, `--json RAW.json` also saves every raw
+record. A peer whose package cannot be imported shows as "missing". Install the peers
+with `.venv/bin/python -m pip install -e '.[bench]'` (`make bench` does it)."""
 
-{machine_table(mc, results["wall_seconds"])}
 
-What ran, per implementation (threadpoolctl / torch, read while timing):
+def sections(results: dict[str, Any]) -> list[tuple[str, str]]:
+    """(heading, text) of every section after the introduction, in order."""
+    s = results["settings"]
+    configs = [(tuple(sizes), m) for sizes, m in s["configs"]]
+    c = cells(results["training"])
+    fl = floors(results["floors"])
+    ev = evaluate_rates(results["evaluate"])
+    engine = engine_section(results)
+    libs = gemm_libraries(results.get("gemm_libraries", []))
+    n_train, n_test = results["counts"]["train"], results["counts"]["test"]
+    return [
+        ("Seconds per epoch", SPEED_TEXT + "\n\n" + speed_table(c, configs)),
+        ("Ratios", RATIOS_TEXT + "\n\n" + ratio_table(c, fl, configs)),
+        *([engine] if engine[0] else []),
+        ("Lower bound for one epoch (1 thread)", floor_table(c, fl, configs)),
+        ("Each matrix product of a step", gemm_details(fl, configs)),
+        (
+            "The GEMM-bound configuration: NumPy's BLAS against torch's",
+            _gemm_section(libs, s, n_train),
+        ),
+        ("Evaluation, prediction, memory", cli_table(results["cli"], ev, n_test)),
+        (
+            "Machine",
+            machine_table(results["machine"], results["wall_seconds"])
+            + "\n\nWhat ran, per implementation (threadpoolctl / torch, read while timing):\n\n"
+            + kernels(results["training"] + results.get("engine", [])),
+        ),
+        ("Method", method(results)),
+        ("How to rerun", _rerun(results)),
+        ("All measurements", raw(results["training"] + results.get("engine", []))),
+    ]
 
-{kernels(results["training"])}
 
-## Method
+SPEED_TEXT = """\
+Median over rounds (range over rounds in brackets); * = timed on a subset of an epoch
+and scaled. "nnbp ÷ better": nnbp as shipped (its own thread choice) ÷ the peer's better
+thread setting, then the same with nnbp's better setting. Test accuracy is after the
+warm-up and timed passes, a sanity check only (passes differ between implementations;
+"—" where only a subset was timed)."""
 
-{method(results)}
+RATIOS_TEXT = """\
+nnbp's seconds per epoch ÷ the peer's (its better thread setting), and ÷ the realistic
+floor (below): below 1.00 nnbp is faster. First with nnbp as shipped (its own thread
+choice), then with nnbp's better setting."""
 
-## How to rerun
+SUMMARY = {"Seconds per epoch", "Ratios", "Lower bound for one epoch (1 thread)"}  # to stdout
+FOLDED = {"Each matrix product of a step", "All measurements"}  # in <details> blocks
 
-    make bench                                  # full: ~9 min on 2 idle cores, more under load
-    .venv/bin/python bench/run.py --quick       # smoke check, ~2-3 minutes
-    .venv/bin/python bench/run.py --out /tmp/b.md --rounds 5
 
-`--json RAW.json` also saves every raw record. A peer whose package cannot be imported
-shows as "missing". Install the peers with
-`.venv/bin/python -m pip install -e '.[bench]'` (`make bench` does it).
-
-<details><summary>All measurements</summary>
-
-{raw(results["training"])}
-
-</details>
-"""
-    summary = "\n\n".join(
-        ["## Targets", target_text, "## Seconds per epoch", speed, "## Ratios", ratios]
-        + ["## Lower bound", floor]
-    )
-    return text, summary
+def render(results: dict[str, Any]) -> tuple[str, str]:
+    """The report's markdown, and the summary bench/run.py prints."""
+    parts, summary = [_intro(results)], []
+    for heading, text in sections(results):
+        if heading in FOLDED:
+            parts.append(f"<details><summary>{heading}</summary>\n\n{text}\n\n</details>")
+        else:
+            parts.append(f"## {heading}\n\n{text}")
+        if heading in SUMMARY or heading.startswith("Engine against"):
+            summary.append(f"## {heading}\n\n{text}")
+    return "\n\n".join(parts) + "\n", "\n\n".join(summary)

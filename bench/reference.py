@@ -77,19 +77,18 @@ class BookNetwork:
 
 
 def _survey(epochs: int, seeds: list[int]) -> None:
-    from nnbp import config, data
+    import mnist  # bench/mnist.py: nnbp.datasets.load, pixels / 255
 
-    cfg = config.load("configs/mnist.yaml", ["training.dtype=float64"])
-    splits = data.load_splits(cfg)
-    x = splits.train.x[:, :, None]
-    y = np.eye(10)[splits.train.labels][:, :, None]
+    train_x, train_labels, test_x, test_labels = mnist.load(np.float64)
+    x = train_x[:, :, None]
+    y = np.eye(10)[train_labels][:, :, None]
     for seed in seeds:
         rng = np.random.default_rng(seed)
         net = BookNetwork([784, 30, 10], rng)
         accs = []
         for _ in range(epochs):
             net.sgd_epoch(x, y, 10, 3.0, rng)
-            accs.append(net.accuracy(splits.test.x[:, :, None], splits.test.labels))
+            accs.append(net.accuracy(test_x[:, :, None], test_labels))
         print(f"reference seed {seed}: best test {max(accs):.4f} first {accs[0]:.4f}", flush=True)
 
 

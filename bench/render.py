@@ -2,16 +2,7 @@
 
 from __future__ import annotations
 
-from report import (
-    IMPLS,
-    PEERS,
-    TARGET,
-    backend_text,
-    better,
-    shipped,
-)
-
-S30, S100 = (784, 30, 10), (784, 100, 10)
+from report import IMPLS, PEERS, backend_text, better, shipped
 
 
 def secs(x: float) -> str:
@@ -68,8 +59,9 @@ def speed_table(c: dict, configs: list) -> str:
     return table(header, rows)
 
 
-def ratio_table(c: dict, configs: list) -> str:
-    """nnbp's time over each peer's better time, per configuration: below 1, nnbp is faster."""
+def ratio_table(c: dict, fl: dict, configs: list) -> str:
+    """nnbp's time over each peer's better time and over the realistic floor, per
+    configuration: below 1, nnbp is faster."""
     rows = []
     for sizes, m in configs:
         nn, nb = shipped(c, sizes, m), better(c, sizes, m, "nnbp")
@@ -78,92 +70,12 @@ def ratio_table(c: dict, configs: list) -> str:
             pb = better(c, sizes, m, peer)
             status = c.get((sizes, m, peer, "default"), {}).get("status", "—")
             row.append(f"{nn / pb[0]:.2f} / {nb[0] / pb[0]:.2f}" if nn and nb and pb else status)
+        f = fl.get((sizes, m))
+        floor = f["floor_seconds"] if f else None
+        row.append(f"{nn / floor:.2f} / {nb[0] / floor:.2f}" if nn and nb and floor else "—")
         rows.append(row)
-    return table(["network", "m", *(f"nnbp ÷ {p}" for p in PEERS)], rows)
-
-
-def check(
-    name: str,
-    value: float | None,
-    limit: float,
-    fmt: str,
-    le: bool,
-    alt=None,
-    why: str = "n/a",
-    fast: float | None = None,
-) -> list:
-    """A target row: name, measured, with nnbp's better threads, from the fastest rounds,
-    limit, PASS/FAIL (judged on ``value``)."""
-    limit_text = ("≤ " if le else "≥ ") + fmt.format(limit)
-    if value is None:
-        return [name, why, "", "", limit_text, "n/a"]
-    ok = value <= limit if le else value >= limit
-    alt_text = fmt.format(alt) if alt is not None else ""
-    fast_text = fmt.format(fast) if fast is not None else ""
-    result = "PASS" if ok else "**FAIL**"
-    if alt is not None and (alt <= limit if le else alt >= limit) != ok:
-        result += " (best threads: " + ("PASS" if not ok else "FAIL") + ")"
-    return [name, fmt.format(value), alt_text, fast_text, limit_text, result]
-
-
-def fastest(c: dict, sizes: tuple, m: int, impl: str, threads=("1", "default")) -> float:
-    """An implementation's fastest round over the given thread settings (seconds)."""
-    return min(c[(sizes, m, impl, t)]["min"] for t in threads if (sizes, m, impl, t) in c)
-
-
-def targets(c: dict, fl: dict, ev: dict, cli: dict) -> list[list[str]]:
-    """The issue's targets; ratio rows also show the ratio of each side's fastest round."""
-    rows = []
-
-    def vs(peer: str, sizes: tuple, m: int, limit: float) -> None:
-        nn, nb, pb = shipped(c, sizes, m), better(c, sizes, m, "nnbp"), better(c, sizes, m, peer)
-        name = f"{net(sizes)} m={m}: nnbp ÷ {peer}"
-        if nn is None or nb is None or pb is None:
-            why = "; ".join(
-                f"{impl} {c[(sizes, m, impl, 'default')]['status']}"
-                for impl in ("nnbp", peer)
-                if c.get((sizes, m, impl, "default"), {}).get("status", "ok") != "ok"
-            )
-            rows.append(check(name, None, limit, "{:.2f}", True, why=why or "n/a"))
-        else:
-            fast = fastest(c, sizes, m, "nnbp", ("default",)) / fastest(c, sizes, m, peer)
-            rows.append(check(name, nn / pb[0], limit, "{:.2f}", True, nb[0] / pb[0], fast=fast))
-
-    vs("torch-manual", *TARGET, 0.75)
-    vs("torch-idiomatic", *TARGET, 0.25)
-    nn, nb, ref = shipped(c, *TARGET), better(c, *TARGET, "nnbp"), better(c, *TARGET, "reference")
-    name = f"{net(TARGET[0])} m={TARGET[1]}: reference ÷ nnbp (speed-up)"
-    if nn and nb and ref:
-        rows.append(check(name, ref[0] / nn, 9, "{:.1f}×", False, ref[0] / nb[0]))
-    else:
-        rows.append(check(name, None, 9, "{:.1f}×", False))
-    f = fl.get(TARGET)
-    name = f"{net(TARGET[0])} m={TARGET[1]}: nnbp ÷ realistic floor"
-    if nn and nb and f:
-        floor = f["floor_seconds"]
-        fast = fastest(c, *TARGET, "nnbp", ("default",)) / floor
-        rows.append(check(name, nn / floor, 1.3, "{:.2f}", True, nb[0] / floor, fast=fast))
-    else:
-        rows.append(check(name, None, 1.3, "{:.2f}", True))
-    vs("torch-manual", S100, 100, 0.85)
-    rate = ev.get("default")
-    best_rate = max(ev.values()) if ev else None
-    rows.append(
-        check(
-            "evaluate: images/s (feedforward + argmax)", rate, 100_000, "{:,.0f}", False, best_rate
-        )
-    )
-    pred = cli.get("predict", {})
-    name = "`nnbp predict` one image, process start to answer (s)"
-    if pred.get("status") == "ok":
-        rows.append(check(name, pred["median"], 0.3, "{:.3f}", True))
-    else:
-        rows.append(check(name, None, 0.3, "{:.3f}", True, why=pred.get("status", "n/a")))
-    train = cli.get("train", {})
-    name = "peak RSS of `nnbp train` (1 epoch), MB"
-    rss = train.get("max_rss_mb") if train.get("status") == "ok" else None
-    rows.append(check(name, rss, 400, "{:.0f}", True))
-    return rows
+    header = ["network", "m", *(f"nnbp ÷ {p}" for p in PEERS), "nnbp ÷ realistic floor"]
+    return table(header, rows)
 
 
 def floor_table(c: dict, fl: dict, configs: list) -> str:
@@ -226,23 +138,26 @@ def gemm_library_table(libs: dict, steps: int) -> str:
     return table(header + ["torch default"], rows)
 
 
-def kernels(training: list[dict]) -> str:
+def kernels(records: list[dict]) -> str:
+    """Per implementation and thread setting: the pools in effect while it was timed."""
     seen: dict[tuple, set] = {}
-    for rec in training:
+    for rec in records:
         if rec["status"] == "ok":
             seen.setdefault((rec["impl"], rec["threads"]), set()).add(backend_text(rec["backend"]))
+    order = IMPLS + sorted({impl for impl, _ in seen} - set(IMPLS))
     rows = [
         [impl, t, "<br>".join(sorted(seen[(impl, t)]))]
-        for impl in IMPLS
+        for impl in order
         for t in ("1", "default")
         if (impl, t) in seen
     ]
     return table(["implementation", "threads asked", "pools in effect while timing"], rows)
 
 
-def raw(training: list[dict]) -> str:
+def raw(records: list[dict]) -> str:
+    """Every training process, in the order it ran."""
     rows = []
-    for r in training:
+    for r in sorted(records, key=lambda r: (r["round"], r.get("seq", 0))):
         if r["status"] == "ok":
             epochs = ", ".join(secs(s) for s in r["seconds"])
             timed = f"{r['examples']:,}"
@@ -255,6 +170,7 @@ def raw(training: list[dict]) -> str:
                 net(r["sizes"]),
                 str(r["m"]),
                 r["impl"],
+                r.get("dtype", ""),
                 r["threads"],
                 epochs,
                 timed,
@@ -262,5 +178,70 @@ def raw(training: list[dict]) -> str:
                 f"{r['load']:.1f}",
             ]
         )
-    header = ["round", "network", "m", "implementation", "threads", "s/epoch, each timed pass"]
+    header = ["round", "network", "m", "implementation", "dtype", "threads"]
+    header += ["s/epoch, each timed pass"]
     return table(header + ["images per pass", "process wall s", "load (1 min)"], rows)
+
+
+def _spread_text(x: dict | None) -> str:
+    if x is None:
+        return "—"
+    return secs(x["median"]) + (f" ({secs(x['min'])}–{secs(x['max'])})" if x["n"] > 1 else "")
+
+
+def _weights_text(w: dict | None) -> str:
+    if w is None:
+        return "—"
+    if w["status"] != "ok":
+        return f"{w['status']}: {w.get('error', '')}"
+    if w["identical"]:
+        return f"bit-identical after {w['steps']} steps"
+    diff = w["max_abs_diff"]
+    return f"differ after {w['steps']} steps" + (
+        f" (max abs {diff:.2g})" if diff is not None else ""
+    )
+
+
+def engine_table(summary: dict, weights: list[dict], keys: list[tuple], label: str) -> str:
+    """Per network and dtype: both engines' seconds per epoch, the ratio, the weights check."""
+    by_key = {(tuple(w["sizes"]), w["m"], w["dtype"]): w for w in weights}
+    rows = []
+    for key in keys:
+        e = summary.get(key, {})
+        ratio = e.get("ratio")
+        rows.append(
+            [
+                net(key[0]),
+                str(key[1]),
+                key[2],
+                ", ".join(map(str, e.get("threads", []))) or "—",
+                _spread_text(e.get("new")),
+                _spread_text(e.get("old")),
+                f"{ratio['median']:.3f}" if ratio else "—",
+                f"{ratio['q1']:.3f}–{ratio['q3']:.3f}" if ratio else "—",
+                str(ratio["n"]) if ratio else "0",
+                _weights_text(by_key.get(key)),
+            ]
+        )
+    header = ["network", "m", "dtype", "BLAS threads", "nnbp s/epoch", f"{label} s/epoch"]
+    header += [f"nnbp ÷ {label}", "interquartile range", "rounds", "weights, same seed and data"]
+    return table(header, rows)
+
+
+def paired_table(summary: dict, keys: list[tuple], label: str) -> str:
+    """Per network: each engine's seconds per epoch and the pooled new/old ratio, in one process."""
+    rows = []
+    for key in keys:
+        e = summary.get(key)
+        ratio = e["ratio"] if e else None
+        rows.append(
+            [
+                net(key[0]), str(key[1]), key[2],
+                _spread_text(e["new"]) if e else "—", _spread_text(e["old"]) if e else "—",
+                f"{ratio['median']:.3f}" if ratio else "—",
+                f"{ratio['q1']:.3f}–{ratio['q3']:.3f}" if ratio else "—",
+                str(ratio["n"]) if ratio else "0",
+            ]
+        )  # fmt: skip
+    header = ["network", "m", "dtype", "nnbp s/epoch", f"{label} s/epoch", f"nnbp ÷ {label}"]
+    return table(header + ["interquartile range", "quadruples"], rows)

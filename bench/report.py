@@ -1,9 +1,10 @@
-"""From bench/run.py's raw records to docs/BENCHMARKS.md: machine, tables, ratios, targets.
+"""From bench/run.py's raw records to the figures of docs/BENCHMARKS.md: machine, cells,
+floors, the engine comparison.
 
 Each training record holds the per-epoch seconds of one worker process; its median is
 that process's value, and a table cell is the median of those values over the rounds.
-"nnbp" in a ratio is nnbp as shipped (no thread limit, as `nnbp train` runs); the ratio
-with nnbp's better thread setting is shown beside it. A peer's value is the better
+"nnbp" in a ratio is nnbp as shipped (its own thread choice, as `nnbp train` runs); the
+ratio with nnbp's better thread setting is shown beside it. A peer's value is the better
 (lower) of its 1-thread and default-thread cells.
 """
 
@@ -21,12 +22,6 @@ from typing import Any
 IMPLS = ["nnbp", "torch-manual", "torch-idiomatic", "sklearn", "reference"]
 PEERS = IMPLS[1:]
 CALLS_PER_STEP = 23  # the fewest NumPy calls one mini-batch step of [784, h, 10] can make
-TARGET = ((784, 30, 10), 10)
-# The configuration whose epoch is bound by its matrix products: the bench also times
-# those products with NumPy's BLAS and with torch's, at both thread settings.
-GEMM_BOUND = ((784, 100, 10), 100)
-# (sizes, mini-batch size m) of every measurement
-CONFIGS = [((784, 30, 10), 10), ((784, 30, 10), 100), ((784, 100, 10), 10), ((784, 100, 10), 100)]
 
 
 def loadavg() -> str:
@@ -74,6 +69,7 @@ def machine_info(repo: Path) -> dict[str, Any]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "numpy": np.__version__,
         "numpy_blas": [_pool_text(p) for p in blas],
+        "blas_kernel": sorted({f"{p.get('internal_api')} {p.get('architecture')}" for p in blas}),
         "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
         "versions": {
             pkg: _version(pkg) for pkg in ("nnbp", "torch", "scikit-learn", "threadpoolctl")
@@ -188,3 +184,78 @@ def evaluate_rates(records: list[dict]) -> dict[str, float]:
         if rec["status"] == "ok":
             rates.setdefault(rec["threads"], []).append(rec["images_per_second"])
     return {t: statistics.median(v) for t, v in rates.items()}
+
+
+# --- the engine against a past revision -------------------------------------------------
+
+
+def spread(values: list[float]) -> dict[str, float]:
+    """Median, range and interquartile range (inclusive quartiles) of some values."""
+    q1, q3 = (values[0], values[0]) if len(values) < 2 else _quartiles(values)
+    return {
+        "median": statistics.median(values),
+        "min": min(values),
+        "max": max(values),
+        "q1": q1,
+        "q3": q3,
+        "n": len(values),
+    }
+
+
+def _quartiles(values: list[float]) -> tuple[float, float]:
+    q = statistics.quantiles(values, n=4, method="inclusive")
+    return q[0], q[2]
+
+
+def engine_summary(records: list[dict], label: str) -> dict[tuple, dict[str, Any]]:
+    """(sizes, m, dtype) -> seconds per epoch of each engine (over its processes) and the
+    new/old ratio over rounds (each round's mean of new processes / mean of old ones)."""
+    groups: dict[tuple, dict[int, dict[str, list[float]]]] = {}
+    threads: dict[tuple, set[int]] = {}  # BLAS threads in effect while timing
+    for rec in records:
+        if rec["status"] != "ok":
+            continue
+        key = (tuple(rec["sizes"]), rec["m"], rec["dtype"])
+        per_round = groups.setdefault(key, {}).setdefault(rec["round"], {"new": [], "old": []})
+        side = "new" if rec["impl"] == "nnbp" else "old"
+        per_round[side].append(statistics.median(rec["seconds"]))
+        pools = rec["backend"]["pools"]
+        threads.setdefault(key, set()).update(
+            p["num_threads"] for p in pools if p.get("user_api") == "blas"
+        )
+    out = {}
+    for key, rounds in groups.items():
+        new = [v for r in rounds.values() for v in r["new"]]
+        old = [v for r in rounds.values() for v in r["old"]]
+        ratios = [
+            statistics.fmean(r["new"]) / statistics.fmean(r["old"])
+            for r in rounds.values()
+            if r["new"] and r["old"]
+        ]
+        out[key] = {
+            "new": spread(new) if new else None,
+            "old": spread(old) if old else None,
+            "ratio": spread(ratios) if ratios else None,
+            "threads": sorted(threads[key]),
+            "label": label,
+        }
+    return out
+
+
+def paired_summary(records: list[dict]) -> dict[tuple, dict[str, Any]]:
+    """(sizes, m, dtype) -> the in-process comparison: every ABBA quadruple's new/old ratio
+    pooled over rounds, and each engine's seconds per epoch."""
+    out: dict[tuple, dict[str, list]] = {}
+    for rec in records:
+        if rec["status"] != "ok":
+            continue
+        e = out.setdefault(
+            (tuple(rec["sizes"]), rec["m"], rec["dtype"]), {"r": [], "n": [], "o": []}
+        )
+        e["r"] += rec["ratios"]
+        e["n"] += rec["seconds"]["new"]
+        e["o"] += rec["seconds"]["old"]
+    return {
+        k: {"ratio": spread(e["r"]), "new": spread(e["n"]), "old": spread(e["o"])}
+        for k, e in out.items()
+    }

@@ -2,6 +2,7 @@
 
     python bench/worker_micro.py floor --sizes 784,30,10 --m 10 [--threads 1]
     python bench/worker_micro.py evaluate --data DIR [--threads default]
+    python bench/worker_micro.py weights --data DIR --out W.npz [--steps 300] [--dtype float32]
 
 ``floor``: the machine's lower bound for one SGD epoch. Every matrix product a
 mini-batch step needs (forward z = a w^T for each layer; BP2's delta w; BP4's
@@ -18,6 +19,11 @@ nnbp and torch can be traced to the libraries' kernels and threading.
 
 ``evaluate``: images per second of nnbp's Network.feedforward + argmax over the test
 set (a fresh [784, 30, 10] float32 network; speed does not depend on the weights).
+
+``weights``: ``--steps`` mini-batch steps (one epoch over the first steps * m training
+images) with whichever nnbp is importable, at its shipped thread setting, from seed
+``--seed``; every weight and bias saved to ``--out`` (.npz), so that bench/engine.py can
+compare two engines' results bit for bit.
 """
 
 from __future__ import annotations
@@ -35,11 +41,9 @@ import numpy as np
 from peers import blas_pools
 from threadpoolctl import threadpool_limits
 
-N_TRAIN = 50_000
 
-
-def best_time(fn: Callable[[], object], block_seconds: float = 0.04, blocks: int = 7) -> float:
-    """Seconds per call of fn: the fastest of ``blocks`` blocks of calls."""
+def best_time(fn: Callable[[], object], block_seconds: float, blocks: int = 7) -> float:
+    """Seconds per call of fn: the fastest of ``blocks`` blocks of about block_seconds."""
     reps = 1
     while True:  # size the blocks: enough calls for ~block_seconds each
         t0 = time.perf_counter()
@@ -78,17 +82,17 @@ def step_gemms(sizes: list[int], m: int) -> list[tuple[str, np.ndarray, np.ndarr
     return gemms
 
 
-def floor(sizes: list[int], m: int) -> dict:
-    steps = -(-N_TRAIN // m)
+def floor(sizes: list[int], m: int, block: float, n_train: int) -> dict:
+    steps = -(-n_train // m)
     rows = []
     for name, a, b in step_gemms(sizes, m):
         out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
-        t = best_time(lambda a=a, b=b, out=out: np.matmul(a, b, out=out))
+        t = best_time(lambda a=a, b=b, out=out: np.matmul(a, b, out=out), block)
         flops = 2 * a.shape[0] * a.shape[1] * b.shape[1]
         rows.append({"gemm": name, "seconds": t, "flops": flops, "gflops": flops / t / 1e9})
     x, y = np.random.default_rng(1).random((2, 10, 30), dtype=np.float32)
     out = np.empty_like(x)
-    ufunc = best_time(lambda: np.multiply(x, y, out=out))
+    ufunc = best_time(lambda: np.multiply(x, y, out=out), block)
     gemm_epoch = steps * sum(r["seconds"] for r in rows)
     return {
         "steps": steps,
@@ -99,9 +103,9 @@ def floor(sizes: list[int], m: int) -> dict:
     }
 
 
-def gemms(sizes: list[int], m: int, lib: str, threads: str) -> dict:
+def gemms(sizes: list[int], m: int, lib: str, threads: str, block: float, n_train: int) -> dict:
     """Seconds per call of each product of a step with ``lib``'s matrix product."""
-    steps = -(-N_TRAIN // m)
+    steps = -(-n_train // m)
     rows = []
     if lib == "torch":
         try:
@@ -117,9 +121,9 @@ def gemms(sizes: list[int], m: int, lib: str, threads: str) -> dict:
         out = np.empty((a.shape[0], b.shape[1]), dtype=np.float32)
         if lib == "torch":
             ta, tb, tout = torch.from_numpy(a), torch.from_numpy(b), torch.from_numpy(out)
-            t = best_time(lambda ta=ta, tb=tb, tout=tout: torch.mm(ta, tb, out=tout))
+            t = best_time(lambda ta=ta, tb=tb, tout=tout: torch.mm(ta, tb, out=tout), block)
         else:
-            t = best_time(lambda a=a, b=b, out=out: np.matmul(a, b, out=out))
+            t = best_time(lambda a=a, b=b, out=out: np.matmul(a, b, out=out), block)
         rows.append({"gemm": name, "seconds": t})
     epoch = steps * sum(r["seconds"] for r in rows)
     return {"status": "ok", "gemms": rows, "gemm_seconds": epoch, "backend": backend}
@@ -140,28 +144,60 @@ def evaluate(data_dir: Path) -> dict:
     return {"images": len(x), "seconds": median, "images_per_second": len(x) / median}
 
 
+def weights(args: argparse.Namespace) -> dict:
+    from peers import TRAINERS
+
+    sizes = [int(n) for n in args.sizes.split(",")]
+    x, labels = np.load(args.data / "train_x.npy"), np.load(args.data / "train_labels.npy")
+    k = min(args.steps * args.m, len(labels))
+    trainer = TRAINERS["nnbp-baseline"](sizes, args.m, 3.0, args.seed, dtype=args.dtype)
+    with trainer.threads(None):
+        trainer.epoch(trainer.data(x[:k], labels[:k]))
+        backend = trainer.backend()
+    np.savez(args.out, *trainer.parameters())
+    return {"status": "ok", "steps": -(-k // args.m), "backend": backend}
+
+
+def measure(args: argparse.Namespace) -> dict:
+    """The measurement ``args.what`` asks for, with its status and the pools it ran with."""
+    if args.what == "weights":  # sets its threads as nnbp ships
+        return weights(args)
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.what == "gemms":  # reports its own status: torch may be missing
+        with _limits(args.threads):
+            return gemms(sizes, args.m, args.lib, args.threads, args.block, args.n_train)
+    with _limits(args.threads):
+        what = args.what
+        result = (
+            floor(sizes, args.m, args.block, args.n_train)
+            if what == "floor"
+            else evaluate(args.data)
+        )
+        return {"status": "ok", **result, "backend": {"pools": blas_pools()}}
+
+
+def _limits(threads: str) -> contextlib.AbstractContextManager:
+    if threads == "default":
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=int(threads))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("what", choices=["floor", "gemms", "evaluate"])
+    p.add_argument("what", choices=["floor", "gemms", "evaluate", "weights"])
     p.add_argument("--lib", choices=["numpy", "torch"], default="numpy", help="for gemms")
     p.add_argument("--sizes", default="784,30,10")
     p.add_argument("--m", type=int, default=10)
     p.add_argument("--threads", default="1", help="an integer, or 'default'")
     p.add_argument("--data", type=Path)
+    p.add_argument("--block", type=float, default=0.04, help="seconds per timed block")
+    p.add_argument("--n-train", type=int, default=50_000, help="images per epoch (floor, gemms)")
+    p.add_argument("--steps", type=int, default=300, help="for weights")
+    p.add_argument("--seed", type=int, default=0, help="for weights")
+    p.add_argument("--dtype", default="float32", help="for weights")
+    p.add_argument("--out", type=Path, help="for weights: the .npz file to write")
     args = p.parse_args()
-    limits = (
-        contextlib.nullcontext()
-        if args.threads == "default"
-        else threadpool_limits(limits=int(args.threads))
-    )
-    sizes = [int(s) for s in args.sizes.split(",")]
-    with limits:
-        if args.what == "gemms":  # reports its own status: torch may be missing
-            result = gemms(sizes, args.m, args.lib, args.threads)
-        else:
-            result = floor(sizes, args.m) if args.what == "floor" else evaluate(args.data)
-            result = {"status": "ok", **result, "backend": {"pools": blas_pools()}}
-    json.dump(result, sys.stdout)
+    json.dump(measure(args), sys.stdout)
     sys.stdout.write("\n")
 
 

@@ -1,9 +1,10 @@
 """One training-speed measurement in a fresh process; prints one JSON object on stdout.
 
     python bench/worker_train.py --impl nnbp --sizes 784,30,10 --m 10 --threads 1 \
-        --data DIR [--epochs 3] [--warmup 50000] [--examples 50000] [--budget 8]
+        --data DIR [--epochs 3] [--warmup 50000] [--examples 50000] [--budget 8] \
+        [--dtype float32]
 
-DIR holds the arrays bench/run.py loaded once through nnbp (train_x.npy, ...), so every
+DIR holds the arrays bench/run.py prepared once (train_x.npy, ...), so every
 implementation sees the same numbers. The trainer first warms up: a probe pass over
 PROBE_EXAMPLES images, then a pass over ``--warmup`` examples (a random subset when
 fewer than all), shortened to fit a third of ``--budget`` if the probe says it is slow.
@@ -25,7 +26,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from peers import NEEDS, TRAINERS
+from peers import DTYPED, NEEDS, TRAINERS
 
 MIN_EXAMPLES = 5_000  # the smallest timed pass: a tenth of an epoch
 PROBE_EXAMPLES = 1_000  # the first warm-up pass, which prices the others
@@ -56,8 +57,9 @@ def measure(args: argparse.Namespace) -> dict:
     threads = None if args.threads == "default" else int(args.threads)
     x, labels = load(args.data, "train")
     n = len(labels)
+    options = {"dtype": args.dtype} if args.impl in DTYPED else {}
     try:
-        trainer = TRAINERS[args.impl](sizes, args.m, args.eta, args.seed)
+        trainer = TRAINERS[args.impl](sizes, args.m, args.eta, args.seed, **options)
     except ImportError as e:
         if args.impl in NEEDS:
             return {"status": "missing", "error": f"{NEEDS[args.impl]} not importable: {e}"}
@@ -108,6 +110,7 @@ def main() -> None:
     p.add_argument("--examples", type=int, default=50_000, help="examples per timed epoch")
     p.add_argument("--budget", type=float, default=6.0, help="seconds for all timed passes")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--dtype", default="float32", help="nnbp's float type (nnbp trainers only)")
     args = p.parse_args()
     result = measure(args)
     json.dump(result, sys.stdout)
