@@ -59,7 +59,8 @@ def test_evaluate_json_has_the_promised_keys_and_agrees_with_metrics(invoke, tin
     assert set(report) == {"accuracy", "cost", "n", "confusion", "per_class"} | files
     assert report["weights"] == str(tiny_run / "weights.npz")
     assert (report["images"], report["labels"]) == (
-        str(tiny_data["test_images"]), str(tiny_data["test_labels"])
+        str(tiny_data["test_images"]),
+        str(tiny_data["test_labels"]),
     )
     assert report["n"] == 150
     confusion = np.array(report["confusion"])
