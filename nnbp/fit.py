@@ -20,7 +20,7 @@ from nnbp import metrics
 from nnbp.data import Split, Splits
 from nnbp.introspect import layer_stats
 from nnbp.metrics import one_hot
-from nnbp.network import Network
+from nnbp.network import FEEDFORWARD_BATCH, Network
 from nnbp.sections import TrainingConfig
 from nnbp.sgd import SGD, Augment, StopFlag, background_augmentation, blas_threads
 
@@ -46,7 +46,7 @@ class Evaluation:
     cost: float
 
 
-def evaluate(net: Network, split: Split, batch: int = metrics.EVAL_BATCH) -> Evaluation:
+def evaluate(net: Network, split: Split, batch: int = FEEDFORWARD_BATCH) -> Evaluation:
     """Accuracy and mean cost of ``net`` on ``split``, in matrix batches of ``batch`` rows.
 
     A diverged network gives a NaN or infinite cost here, which the caller reports.

@@ -30,16 +30,16 @@ if TYPE_CHECKING:
 SATURATION = 0.02  # an activation within this of 0 or 1 counts as saturated
 
 
-def _cost_from_z(net: Network, l: int, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-    """Per-example cost C_x when layer l's weighted input is z (m, n_l): forward from there.
+def _cost_from_z(net: Network, l: int) -> Callable[[np.ndarray, np.ndarray], np.ndarray]:
+    """C_x(z, y): the per-example cost when layer l's weighted input is z (m, n_l).
 
-    The layers above l are a network of their own, fed sigma(z) (or the output).
+    The layers above l are a network of their own, fed sigma(z) (or the output); it is
+    built once here, not for every perturbed z.
     """
-    last = len(net.params) - 1
-    if l == last:
-        return net.cost_fn.fn(net.output_fn(z.copy()), y)
+    if l == len(net.params) - 1:
+        return lambda z, y: net.cost_fn.fn(net.output_fn(z.copy()), y)
     above = Network(net.w[l + 1 :], net.b[l + 1 :], net.cost)
-    return net.cost_fn.fn(above.feedforward(sigmoid_(z.copy())), y)
+    return lambda z, y: net.cost_fn.fn(above.feedforward(sigmoid_(z.copy())), y)
 
 
 @dataclass
@@ -162,12 +162,13 @@ class _Check:
         """dC/dz: BP1/BP2 give dC_x/dz^l for each example; perturb z^l of one example."""
         net, x, y = self.net, self.x, self.y
         z = (x if l == 0 else self.ws.a[l - 1]) @ net.w[l].T + net.b[l]
+        cost_from_z = _cost_from_z(net, l)
         pairs = []
         for i, j in _sample(z.shape, max_entries, rng):
             zi, yi = z[i : i + 1].copy(), y[i : i + 1]
 
             def cost_x(zi: np.ndarray = zi, yi: np.ndarray = yi) -> float:
-                return float(_cost_from_z(net, l, zi, yi)[0])
+                return float(cost_from_z(zi, yi)[0])
 
             pairs.append((self.numeric(zi, (0, j), cost_x), self.ws.delta[l][i, j]))
         return _worst(pairs)

@@ -17,10 +17,6 @@ import numpy as np
 from nnbp.costs import COSTS
 from nnbp.errors import RunError
 
-# Outputs are computed in chunks this large: big enough for fast matrix products, small
-# enough that a (chunk, 784) float32 block and its activations stay around 30-60 MB.
-EVAL_BATCH = 10_000
-
 # The keys of a metrics.jsonl line that hold numbers (or null), and those of its trace.
 LOG_NUMBERS = ("train_cost", "train_accuracy", "validation_accuracy", "test_accuracy", "eta")
 TRACE_KEYS = ("layer", "delta_norm", "mean_sigma_prime", "saturated", "grad_w_norm", "grad_b_norm")
