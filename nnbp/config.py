@@ -281,22 +281,29 @@ def load(path: str | Path, overrides: Overrides = ()) -> Config:
     The run name defaults to the file's stem (configs/mnist.yaml -> mnist). Errors are
     ConfigError with the file name, or the override at fault, in front of the key path.
     """
+    raw = read_yaml(path, "config")
+    return build(raw, overrides, default_name=Path(path).stem, source=str(path))
+
+
+def read_yaml(path: str | Path, what: str) -> Any:
+    """The data of a small YAML file (a ``what``: config, sweep spec), read safely;
+    ConfigError naming the file otherwise."""
     path = Path(path)
     if not path.exists():
-        raise ConfigError(f"{path}: config file not found")
+        raise ConfigError(f"{path}: {what} file not found")
     if not path.is_file():
         # A directory, FIFO or device (/dev/zero) would fail, block or never end.
-        raise ConfigError(f"{path}: not a regular file, expected a YAML config file")
+        raise ConfigError(f"{path}: not a regular file, expected a YAML {what} file")
     try:
         with open(path, "rb") as f:
             data = f.read(MAX_CONFIG_BYTES + 1)
         text = data.decode("utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read the config file ({e})") from None
+        raise ConfigError(f"{path}: cannot read the {what} file ({e})") from None
     if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, not a config file")
+        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, not a {what} file")
     try:
-        raw = yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, see _Loader
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, see _Loader
     except yaml.YAMLError as e:
         where = getattr(e, "problem_mark", None)
         line = f" at line {where.line + 1}" if where is not None else ""
@@ -304,4 +311,3 @@ def load(path: str | Path, overrides: Overrides = ()) -> Config:
         raise ConfigError(f"{path}: not valid YAML{line}: {problem}") from None
     except RecursionError:
         raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None
-    return build(raw, overrides, default_name=path.stem, source=str(path))

@@ -70,6 +70,11 @@ class MissingExtra(NnbpError):
     """An optional dependency (such as matplotlib for ``nnbp plot``) is not installed."""
 
 
+class SweepError(NnbpError):
+    """A sweep's study cannot be reached, or does not fit this machine (another nnbp
+    version, other data)."""
+
+
 class BadSource(Exception):
     """A download source answered, but not with the expected file (wrong content, too
     big); ``datasets.fetch`` then tries the next source."""

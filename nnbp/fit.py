@@ -37,6 +37,12 @@ STOP_REASONS = {
     ON_EPOCH: "the on_epoch callback asked to stop",
 }
 
+# The numbers every metrics.jsonl row holds besides its "epoch" (and "trace" when traced).
+METRIC_KEYS = (
+    "train_cost", "train_cost_data", "train_cost_regularization", "train_accuracy",
+    "validation_accuracy", "test_accuracy", "eta", "train_seconds", "seconds",
+)  # fmt: skip
+
 
 @dataclass
 class Evaluation:

@@ -109,7 +109,7 @@ def locked(run: Path) -> Iterator[None]:
     except OSError as e:
         raise RunError(f"{run}: cannot create the run directory ({e.strerror or e})") from None
     try:
-        if not _try_lock(fd):
+        if not try_lock(fd):
             holder = os.read(fd, 32).decode(errors="replace").strip()
             who = f" (pid {holder})" if holder.isdigit() else ""
             raise RunError(f"{run}: another process is training there{who}; wait for it to end")
@@ -127,7 +127,19 @@ def check_not_in_use(run: Path) -> None:
             pass
 
 
-def _try_lock(fd: int) -> bool:
+def lock_is_free(path: Path) -> bool:
+    """True unless a live process holds the lock file ``path`` (a missing file is free)."""
+    try:
+        fd = os.open(path, os.O_RDWR)
+    except FileNotFoundError:
+        return True
+    try:
+        return try_lock(fd)
+    finally:
+        os.close(fd)
+
+
+def try_lock(fd: int) -> bool:
     """Take an exclusive lock on the open file ``fd`` without waiting; False if held."""
     try:
         import fcntl
@@ -186,16 +198,16 @@ class MetricsLog:
         self._file.close()
 
 
-def update_latest(run: Path, root: Path = RUNS_ROOT) -> None:
-    """Point ``runs/latest`` at ``run`` (atomically), when ``run`` lies under ``runs/``:
-    a run elsewhere (``--out /tmp/x``) is not the latest run in runs/."""
+def update_latest(run: Path, root: Path = RUNS_ROOT, name: str = LATEST) -> None:
+    """Point ``runs/latest`` (``root/name``) at ``run`` (atomically), when ``run`` lies
+    under ``root``: a run elsewhere (``--out /tmp/x``) is not the latest run in runs/."""
     run_abs = run.resolve()
     try:
         target = str(run_abs.relative_to(root.resolve()))
     except ValueError:
         return
-    latest = root / LATEST
-    tmp = root / f".{LATEST}.{os.getpid()}.tmp"
+    latest = root / name
+    tmp = root / f".{name}.{os.getpid()}.tmp"
     with contextlib.suppress(FileNotFoundError):
         tmp.unlink()
     try:

@@ -9,7 +9,7 @@ import pytest
 from nnbp import config, data
 from nnbp.config import TrainingConfig
 from nnbp.data import Split
-from nnbp.fit import ON_EPOCH, STOP_REASONS, TrainState, _track_best, evaluate, fit
+from nnbp.fit import METRIC_KEYS, ON_EPOCH, STOP_REASONS, TrainState, _track_best, evaluate, fit
 from nnbp.metrics import one_hot
 from nnbp.network import Network
 from nnbp.sgd import StopFlag
@@ -83,6 +83,7 @@ def test_fit_learns_the_tiny_problem_and_reports_each_epoch(tiny_config):
         "validation_accuracy", "test_accuracy", "eta", "train_seconds", "seconds",
     }  # fmt: skip
     assert all(set(m) == keys for m in history)
+    assert keys == {"epoch", *METRIC_KEYS}  # the list sweeps check a metric's name against
     assert history[-1]["test_accuracy"] > 0.95 > before.accuracy
     assert history[-1]["train_cost"] < before.cost
     assert all(0 < m["train_seconds"] <= m["seconds"] for m in history)

@@ -23,6 +23,7 @@ from nnbp.cli.data import data_group
 from nnbp.cli.evaluate import evaluate
 from nnbp.cli.inspection import gradcheck, inspect, plot
 from nnbp.cli.predict import predict
+from nnbp.cli.sweep import sweep_group
 from nnbp.cli.train import train
 from nnbp.errors import ExitCode, NnbpError
 
@@ -107,7 +108,17 @@ def cli(traceback: bool) -> None:
     """
 
 
-for command in (train, evaluate, predict, gradcheck, inspect, plot, data_group, config_group):
+for command in (
+    train,
+    evaluate,
+    predict,
+    gradcheck,
+    inspect,
+    plot,
+    sweep_group,
+    data_group,
+    config_group,
+):
     cli.add_command(command)
 
 
