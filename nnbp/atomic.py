@@ -21,7 +21,9 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         # mkstemp makes the file 0600; give it the mode a plain open() would (0666 - umask).
-        os.fchmod(fd, 0o666 & ~_umask())
+        # os.fchmod is missing on Windows before Python 3.13; chmod by name does the same.
+        mode = 0o666 & ~_umask()
+        os.fchmod(fd, mode) if hasattr(os, "fchmod") else os.chmod(tmp, mode)
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()

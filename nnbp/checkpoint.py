@@ -134,7 +134,8 @@ def _check_changes(old: Config, new: Config, run: Path, ckpt: Checkpoint) -> Non
     """RunError unless ``new`` differs from the run's own config only in RESUMABLE_KEYS."""
     if old.digest() != ckpt.config_sha256:
         raise RunError(f"{run}: config.yaml is not the config the checkpoint was made with")
-    before, after = _flat(old.to_dict()), _flat(new.to_dict())
+    # Runs from before data paths were stored absolute: the same files, spelled relatively.
+    before, after = _flat(old.with_absolute_paths().to_dict()), _flat(new.to_dict())
     for key in after:
         if after[key] != before.get(key) and key not in RESUMABLE_KEYS:
             raise RunError(

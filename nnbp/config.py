@@ -14,6 +14,7 @@ import dataclasses
 import difflib
 import hashlib
 import json
+import os
 import re
 import reprlib
 from collections.abc import Mapping, Sequence
@@ -109,6 +110,13 @@ class Config:
         """A new Config with ``overrides`` (``["training.eta=0.5"]`` or
         ``{"training.eta": 0.5}``) applied and checked like the rest."""
         return build(self.to_dict(), overrides, default_name=self.name)
+
+    def with_absolute_paths(self) -> Config:
+        """This config with its data paths (``data.dir``, explicit IDX files) absolute,
+        so that a run's config.yaml finds its data from any working directory."""
+        paths = {f"data.{k}": getattr(self.data, k) for k in ("dir", *ROLES)}
+        changes = {k: os.path.abspath(v) for k, v in paths.items() if v and not os.path.isabs(v)}
+        return self.with_overrides(changes) if changes else self
 
     def digest(self) -> str:
         """SHA-256 of the resolved config (canonical JSON): says which config made a file."""

@@ -16,8 +16,9 @@ class ExitCode(enum.IntEnum):
     OK = 0  # success
     ERROR = 1  # bad data or files; predict: some image could not be read; gradcheck: failed
     USAGE = 2  # a usage or config mistake
-    INTERRUPTED = 130  # Ctrl-C or SIGTERM (a training run can be resumed)
+    INTERRUPTED = 130  # Ctrl-C, 128 + SIGINT (a training run can be resumed)
     PIPE_CLOSED = 141  # the reader of stdout went away (| head): as cat and grep report it
+    TERMINATED = 143  # SIGTERM, 128 + 15 (a training run can be resumed)
 
 
 class NnbpError(Exception):
@@ -57,9 +58,15 @@ class RunError(NnbpError):
 
 
 class Interrupted(NnbpError):
-    """Training was stopped by Ctrl-C or SIGTERM; the run can be resumed."""
+    """Training was stopped by Ctrl-C or SIGTERM; the run can be resumed. The exit code
+    is the shell's convention, 128 + the signal's number."""
 
     exit_code = ExitCode.INTERRUPTED
+
+    def __init__(self, message: str, signal_name: str = "SIGINT") -> None:
+        super().__init__(message)
+        if signal_name == "SIGTERM":
+            self.exit_code = ExitCode.TERMINATED
 
 
 class Diverged(NnbpError):

@@ -36,6 +36,7 @@ CONFIG_FILE = "config.yaml"
 METRICS_FILE = "metrics.jsonl"
 WEIGHTS_FILE = "weights.npz"
 CHECKPOINT_FILE = "checkpoint.npz"
+RUN_FILE = "run.json"  # how the run was made (provenance.py)
 PLOTS_DIR = "plots"  # nnbp plot's default output
 LOCK_FILE = ".lock"  # held while a process trains in the directory
 
@@ -43,6 +44,24 @@ LOCK_FILE = ".lock"  # held while a process trains in the directory
 def default_dir(name: str, root: Path = RUNS_ROOT) -> Path:
     """``runs/<name>``."""
     return root / name
+
+
+def next_free(run: Path) -> Path:
+    """``run`` if it holds no run yet, else the first of ``run-2``, ``run-3``, ... that
+    holds none, so a finished run is never replaced. An interrupted run on the way is
+    an error saying how to resume it: it is never silently left behind."""
+    candidate, n = run, 1
+    while True:
+        now = status(candidate)
+        if now == "new":
+            return candidate
+        if now == "unfinished":
+            raise UsageError(
+                f"{candidate}: holds an interrupted run; continue it with `nnbp train --resume"
+                f" {candidate}`, or pass --overwrite to start it again (or --out DIR)"
+            )
+        n += 1
+        candidate = run.with_name(f"{run.name}-{n}")
 
 
 def status(run: Path) -> str:
@@ -86,7 +105,7 @@ def prepare(run: Path, *, overwrite: bool) -> None:
     check_target(run, overwrite=overwrite)
     try:
         run.mkdir(parents=True, exist_ok=True)
-        for name in (WEIGHTS_FILE, METRICS_FILE, CHECKPOINT_FILE, CONFIG_FILE):
+        for name in (WEIGHTS_FILE, METRICS_FILE, CHECKPOINT_FILE, CONFIG_FILE, RUN_FILE):
             (run / name).unlink(missing_ok=True)
         if was_run and (run / PLOTS_DIR).is_dir():
             shutil.rmtree(run / PLOTS_DIR)

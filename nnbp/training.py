@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nnbp import checkpoint, data, model_file, runs
+from nnbp import checkpoint, data, model_file, provenance, runs
 from nnbp.config import Config
 from nnbp.data import Splits
 from nnbp.errors import Diverged, Interrupted, UsageError
@@ -92,24 +92,28 @@ def train(
     """
     if resume and overwrite:
         raise UsageError("resume and overwrite exclude each other")
-    cfg, run = _target(config, overrides, out, resume)
+    cfg, run = _target(config, overrides, out, resume, overwrite)
     runs.check_not_in_use(run)
     _check_run_dir(cfg, run, resume, overwrite)
     flag = StopFlag()
     with stop_on_signals(flag):  # from here on a signal is a clean stop, never a kill
         splits = data.load_splits(cfg)
         if flag.requested:
-            raise Interrupted(f"{flag.requested}: stopped before training started; {run} unchanged")
+            raise Interrupted(
+                f"{flag.requested}: stopped before training started; {run} unchanged",
+                flag.requested,
+            )
         with runs.locked(run):
             ckpt = _check_run_dir(cfg, run, resume, overwrite)  # again, now the run is ours
             if ckpt is None:
                 runs.prepare(run, overwrite=overwrite)
             runs.write_text(run, runs.CONFIG_FILE, cfg.to_yaml())
-            writer = _RunWriter(cfg, run, splits, ckpt)
-            if on_start is not None:
-                on_start(splits, writer.state.epoch)
-            state = writer.fit(on_epoch, on_batches, flag)
-            writer.save_checkpoint(finished=True)
+            with provenance.session(run, data.data_paths(cfg), resumed=ckpt is not None):
+                writer = _RunWriter(cfg, run, splits, ckpt)
+                if on_start is not None:
+                    on_start(splits, writer.state.epoch)
+                state = writer.fit(on_epoch, on_batches, flag)
+                writer.save_checkpoint(finished=True)
     runs.update_latest(run)
     kept = writer.kept_epoch()
     row = state.history[kept - 1]
@@ -120,16 +124,21 @@ def train(
 
 
 def _target(
-    config: ConfigLike, overrides: Overrides, out: str | os.PathLike | None, resume: bool
-) -> tuple[Config, Path]:
-    """The resolved config and the run directory it trains into."""
+    config: ConfigLike, overrides: Overrides, out: str | os.PathLike | None, resume: bool,
+    overwrite: bool,
+) -> tuple[Config, Path]:  # fmt: skip
+    """The resolved config and the run directory it trains into: ``out``, else
+    ``runs/<name>`` or, when that holds a finished run, ``runs/<name>-2``, ..."""
     if isinstance(config, str | os.PathLike) and Path(config).is_dir():
         if not resume:
             raise UsageError(f"{config}: is a directory; give a config file, or resume the run")
         out = Path(config) if out is None else out
         config = Path(config) / runs.CONFIG_FILE
-    cfg = resolve_config(config, overrides)
-    return cfg, Path(out) if out is not None else runs.default_dir(cfg.name)
+    cfg = resolve_config(config, overrides).with_absolute_paths()
+    if out is not None:
+        return cfg, Path(out)
+    run = runs.default_dir(cfg.name)
+    return cfg, run if resume or overwrite else runs.next_free(run)
 
 
 def _check_run_dir(
@@ -195,7 +204,8 @@ class _RunWriter:
         if flag.requested:
             raise Interrupted(
                 f"{flag.requested}: stopped during epoch {self.state.epoch + 1}; {self.run} holds"
-                f" epoch {self.state.epoch}. Continue with: nnbp train --resume {self.run}"
+                f" epoch {self.state.epoch}. Continue with: nnbp train --resume {self.run}",
+                flag.requested,
             )
         return self.state
 

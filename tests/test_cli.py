@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 import subprocess
@@ -71,9 +72,28 @@ def test_train_writes_the_run_directory(invoke, tiny_config):
     run = Path.cwd() / "runs" / "tiny"
     files = sorted(p.name for p in run.iterdir())
     assert files == sorted(
-        [runs.LOCK_FILE, "checkpoint.npz", "config.yaml", "metrics.jsonl", "weights.npz"]
+        [
+            runs.LOCK_FILE,
+            "checkpoint.npz",
+            "config.yaml",
+            "metrics.jsonl",
+            "run.json",
+            "weights.npz",
+        ]
     )
-    assert config.load(run / "config.yaml") == config.load(cfg_path)
+    made = json.loads((run / "run.json").read_text())
+    assert made["command"].startswith("nnbp train ") and made["outcome"] == "finished"
+    assert made["versions"]["nnbp"] == __version__ and made["seconds"] > 0
+    assert made["started"] <= made["ended"] and made["ended"].endswith("Z")
+    images = config.load(cfg_path).data.train_images
+    assert (
+        made["data"]["train_images"]["sha256"]
+        == hashlib.sha256(Path(images).read_bytes()).hexdigest()
+    )
+    assert all(b["num_threads"] >= 1 for b in made["blas"])
+    # The data paths are absolute, so evaluate finds the data from any directory.
+    assert config.load(run / "config.yaml") == config.load(cfg_path).with_absolute_paths()
+    assert Path(config.load(run / "config.yaml").data.dir).is_absolute()
     metrics = [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
     assert [m["epoch"] for m in metrics] == [1, 2, 3]
     for key in ("train_cost", "validation_accuracy", "test_accuracy", "train_seconds", "seconds"):
@@ -85,19 +105,24 @@ def test_train_writes_the_run_directory(invoke, tiny_config):
     net, meta = model_file.load(run / "weights.npz")
     assert net.sizes == [64, 10, 3] and meta["input_shape"] == [8, 8]
     assert meta["epoch"] == kept
-    assert meta["config_sha256"] == config.load(cfg_path).digest()
+    assert meta["config_sha256"] == config.load(cfg_path).with_absolute_paths().digest()
     assert (Path.cwd() / "runs" / "latest").resolve() == run.resolve()
     assert "epoch 3/3" in result.stderr
     assert result.stdout.count("\n") == 1  # only the result line: progress is on stderr
 
 
-def test_finished_run_needs_overwrite_and_out_goes_elsewhere(invoke, tiny_config):
+def test_runs_never_collide_and_out_is_exact(invoke, tiny_config):
     cfg_path = tiny_config(training={"epochs": 1})
     assert invoke("train", cfg_path).exit_code == 0
     weights = (Path.cwd() / "runs/tiny/weights.npz").read_bytes()
-    result = invoke("train", cfg_path)
-    assert_one_error_line(result, 2, "runs/tiny: holds a finished run; pass --overwrite")
+    for n in (2, 3):  # a finished run is kept; the next one goes beside it
+        result = invoke("train", cfg_path)
+        assert result.exit_code == 0 and result.stdout.strip().endswith(f"run=runs/tiny-{n}")
+        assert "runs/tiny holds a finished run; this one trains into" in result.stderr
+        assert (Path.cwd() / "runs/latest").resolve() == (Path.cwd() / f"runs/tiny-{n}").resolve()
     assert (Path.cwd() / "runs/tiny/weights.npz").read_bytes() == weights
+    result = invoke("train", cfg_path, "--out", "runs/tiny")
+    assert_one_error_line(result, 2, "runs/tiny: holds a finished run; pass --overwrite")
     result = invoke("train", cfg_path, "--overwrite", "--set", "training.seed=99")
     assert result.exit_code == 0
     assert (Path.cwd() / "runs/tiny/weights.npz").read_bytes() != weights
@@ -106,6 +131,16 @@ def test_finished_run_needs_overwrite_and_out_goes_elsewhere(invoke, tiny_config
     assert (Path.cwd() / "elsewhere/r1/weights.npz").is_file()
     # runs/latest names the newest run under runs/; one elsewhere does not move it.
     assert (Path.cwd() / "runs/latest").resolve() == (Path.cwd() / "runs/tiny").resolve()
+
+
+def test_an_interrupted_run_is_never_skipped(invoke, tiny_config):
+    cfg_path = tiny_config(training={"epochs": 1})
+    assert invoke("train", cfg_path).exit_code == 0
+    runs.prepare(Path("runs/tiny-2"), overwrite=False)
+    (Path("runs/tiny-2") / runs.CHECKPOINT_FILE).write_bytes(b"half")  # an interrupted run
+    result = invoke("train", cfg_path)
+    assert_one_error_line(result, 2, "runs/tiny-2: holds an interrupted run; continue it with")
+    assert "nnbp train --resume runs/tiny-2" in result.stderr
 
 
 def test_set_overrides_reach_training(invoke, tiny_config):

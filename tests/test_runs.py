@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import stat
 
 import pytest
 
@@ -75,3 +76,18 @@ def test_atomic_write_keeps_the_old_file_when_interrupted(tmp_path, monkeypatch)
         atomic_write_bytes(target, b"new")
     assert target.read_bytes() == b"old"
     assert [p.name for p in tmp_path.iterdir()] == ["w.bin"]
+
+
+@pytest.mark.parametrize("has_fchmod", [True, False])
+def test_atomic_writes_work_with_and_without_os_fchmod(tmp_path, monkeypatch, has_fchmod):
+    from nnbp.atomic import atomic_write_text
+
+    if not has_fchmod:  # as on Windows before Python 3.13
+        monkeypatch.delattr(os, "fchmod", raising=False)
+    target = tmp_path / "f.txt"
+    target.write_text("old")
+    atomic_write_text(target, "new")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert target.read_text() == "new" and stat.S_IMODE(target.stat().st_mode) == 0o666 & ~mask
+    assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]  # no temporary file left

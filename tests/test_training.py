@@ -60,6 +60,7 @@ def test_ctrl_c_stops_cleanly_and_resume_ends_as_an_uninterrupted_run(tiny_confi
     assert "nnbp train --resume cut" in str(e.value)
     assert signal.getsignal(signal.SIGINT) is signal.default_int_handler  # restored
     assert runs.status(Path("cut")) == "unfinished"
+    assert json.loads(Path("cut/run.json").read_text())["outcome"] == "interrupted"
     assert len(metrics_of(Path("cut"))) == 2
     assert model_file.load(Path("cut/weights.npz"))[1]["epoch"] in (1, 2)
 
@@ -77,6 +78,10 @@ def test_ctrl_c_stops_cleanly_and_resume_ends_as_an_uninterrupted_run(tiny_confi
     for p, q in zip(ck_a.params + ck_a.velocity, ck_b.params + ck_b.velocity, strict=True):
         np.testing.assert_array_equal(p, q)  # the last epoch's weights and momentum too
     assert runs.status(Path("cut")) == "finished"
+    made = json.loads(Path("cut/run.json").read_text())
+    assert made["outcome"] == "finished" and [s["outcome"] for s in made["sessions"]] == [
+        "interrupted"
+    ]
     fields = ("epochs_trained", "kept_epoch", "test_accuracy", "validation_accuracy")
     assert [getattr(resumed, f) for f in fields] == [getattr(straight, f) for f in fields]
 
@@ -301,7 +306,7 @@ def test_sigkill_mid_epoch_then_resume_gives_identical_weights(tmp_path, tiny_da
     assert not (Path(__file__).resolve().parent.parent / "runs" / "killed").exists()
 
 
-def test_sigterm_stops_cleanly_with_exit_130(tmp_path, tiny_data):
+def test_sigterm_stops_cleanly_with_exit_143(tmp_path, tiny_data):
     cfg = _subprocess_config(tmp_path, tiny_data)
     run = tmp_path / "term"
     proc = _nnbp(tmp_path, "train", cfg, "--out", run)
@@ -309,7 +314,7 @@ def test_sigterm_stops_cleanly_with_exit_130(tmp_path, tiny_data):
     _wait_for_lines(proc, run / "metrics.jsonl", 1)
     proc.send_signal(signal.SIGTERM)
     _, err = proc.communicate(timeout=60)
-    assert proc.returncode == 130, err
+    assert proc.returncode == 143 == 128 + signal.SIGTERM, err  # the shell's convention
     assert err.strip().splitlines()[-1].startswith("Error: SIGTERM: stopped during epoch")
     assert f"Continue with: nnbp train --resume {run}" in err
     assert runs.status(run) == "unfinished"

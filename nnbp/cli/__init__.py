@@ -33,8 +33,9 @@ EXIT_MEANINGS = {
     ExitCode.OK: "success",
     ExitCode.ERROR: "bad data or files; predict: an image could not be read; gradcheck: failed",
     ExitCode.USAGE: "a usage or config mistake",
-    ExitCode.INTERRUPTED: "Ctrl-C or SIGTERM (nnbp train --resume RUN_DIR continues the run)",
+    ExitCode.INTERRUPTED: "Ctrl-C (nnbp train --resume RUN_DIR continues the run)",
     ExitCode.PIPE_CLOSED: "the reader of stdout stopped reading (e.g. | head): a normal end",
+    ExitCode.TERMINATED: "SIGTERM (the run is resumable as after Ctrl-C)",
 }
 
 
@@ -52,6 +53,10 @@ class NnbpGroup(click.Group):
     def main(self, *args: Any, **kwargs: Any) -> Any:
         # Click's own usage errors print a usage block first; nnbp's promise is one line.
         kwargs["standalone_mode"] = False
+        argv = kwargs.get("args", args[0] if args else None)
+        from nnbp import provenance  # run.json records the command as it was typed
+
+        provenance.invocation = ["nnbp", *(sys.argv[1:] if argv is None else argv)]
         try:
             code = super().main(*args, **kwargs)
         except NoArgsIsHelpError as e:  # bare `nnbp`, `nnbp config`: their help, plainly

@@ -101,7 +101,12 @@ def train(
     # The config is read here, not in train(), for the first line's name, sizes and run.
     cfg_file, out = (target / runs.CONFIG_FILE, target) if target.is_dir() else (target, out)
     cfg = config.load(cfg_file, overrides)
-    out = out if out is not None else runs.default_dir(cfg.name)
+    if out is None:
+        out = runs.default_dir(cfg.name)
+        if not (resume or overwrite) and runs.next_free(out) != out:
+            free = runs.next_free(out)
+            click.echo(f"{out} holds a finished run; this one trains into {free}", err=True)
+            out = free
     shown = Progress(cfg, out, resume)
     run = training.train(
         cfg, out=out, overwrite=overwrite, resume=resume, on_start=shown.on_start,
