@@ -286,9 +286,14 @@ def build(
 def load(path: str | Path, overrides: Overrides = ()) -> Config:
     """Read a YAML config file, apply ``--set`` overrides, validate.
 
-    The run name defaults to the file's stem (configs/mnist.yaml -> mnist). Errors are
-    ConfigError with the file name, or the override at fault, in front of the key path.
+    The run name defaults to the file's stem (configs/mnist.yaml -> mnist). A name such
+    as ``mnist`` where no such file exists is the shipped config (``nnbp config list``).
+    Errors are ConfigError with the file name, or the override at fault, in front of
+    the key path.
     """
+    from nnbp import shipped
+
+    path = shipped.resolve(path)
     raw = read_yaml(path, "config")
     return build(raw, overrides, default_name=Path(path).stem, source=str(path))
 

@@ -107,14 +107,18 @@ def _alias_bomb(leaf: str) -> str:
     [
         (_alias_bomb("network: {sizes: BOMB}\n"), "network.sizes: expected a list"),
         (_alias_bomb("training: {eta: BOMB}\n"), "training.eta: expected a number"),
-        ("a: " + "[" * 20000 + "]" * 20000 + "\n", "not valid YAML"),
+        # libyaml in PyYAML 6.0.4 refuses this depth; older ones parse it, and the key is
+        # refused instead: one line either way, in bounded time (the file is small).
+        ("a: " + "[" * 20000 + "]" * 20000 + "\n", ("not valid YAML", "a: unknown key")),
         ("x: [" + ", ".join(["1"] * 40000) + "]\n", "bytes, not a config file"),
     ],
 )
 def test_yaml_that_expands_or_nests_without_bound(tmp_path, text, message):
     path = tmp_path / "evil.yaml"
     path.write_text(text)
-    refused(nnbp("config", "show", path, cwd=tmp_path), 2, message)
+    result = nnbp("config", "show", path, cwd=tmp_path)
+    expected = (message,) if isinstance(message, str) else message
+    refused(result, 2, next((m for m in expected if m in result.stderr), expected[0]))
 
 
 def test_image_declaring_an_enormous_size(tmp_path, weights):

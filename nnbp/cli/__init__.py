@@ -23,6 +23,7 @@ from nnbp.cli.data import data_group
 from nnbp.cli.evaluate import evaluate
 from nnbp.cli.inspection import gradcheck, inspect, plot
 from nnbp.cli.predict import predict
+from nnbp.cli.runs import runs_group
 from nnbp.cli.sweep import sweep_group
 from nnbp.cli.train import train
 from nnbp.errors import ExitCode, NnbpError
@@ -121,10 +122,27 @@ for command in (
     inspect,
     plot,
     sweep_group,
+    runs_group,
     data_group,
     config_group,
 ):
     cli.add_command(command)
+
+
+@cli.command("completion")
+@click.argument("shell", type=click.Choice(["bash", "zsh", "fish"]))
+def completion(shell: str) -> None:
+    """Print the shell completion script for nnbp (commands, options, file names).
+
+    \b
+    bash: eval "$(nnbp completion bash)"     (in ~/.bashrc)
+    zsh:  eval "$(nnbp completion zsh)"      (in ~/.zshrc)
+    fish: nnbp completion fish > ~/.config/fish/completions/nnbp.fish
+    """
+    from click.shell_completion import get_completion_class
+
+    script = get_completion_class(shell)(cli, {}, "nnbp", "_NNBP_COMPLETE")  # type: ignore[misc]
+    click.echo(script.source())
 
 
 def main() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -64,10 +65,11 @@ def gradcheck_table(subject: Subject, results: list[LayerCheck]) -> str:
 @click.option("--tolerance", default=1e-5, show_default=True, type=float,
               help="Largest relative error that passes.")  # fmt: skip
 @overrides_option
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
 @click.pass_context
 def gradcheck(
     ctx: click.Context, target: Path | None, samples: int, layers: str | None, entries: int,
-    tolerance: float, overrides: tuple[str, ...],
+    tolerance: float, overrides: tuple[str, ...], as_json: bool,
 ) -> None:  # fmt: skip
     """Check backprop's gradients against finite differences, layer by layer.
 
@@ -90,13 +92,25 @@ def gradcheck(
         rng=np.random.default_rng(subject.config.training.seed), max_entries=entries,
         layers=chosen,
     )  # fmt: skip
-    click.echo(gradcheck_table(subject, results))
     worst = max(r.worst for r in results)
-    verdict = "agrees with" if worst <= tolerance else "DISAGREES with"
-    click.echo(
-        f"largest relative error {worst:.1e} (tolerance {tolerance:g}): backprop {verdict}"
-        " finite differences"
-    )
+    if as_json:
+        rows = [
+            {"layer": r.layer, "shape": list(r.shape), "dC/db": r.bias, "dC/dw": r.weight,
+             "dC/dz": r.z, "weights_checked": r.weights_checked}
+            for r in results
+        ]  # fmt: skip
+        summary = {
+            "subject": subject.description, "examples": len(subject.x), "layers": rows,
+            "largest_error": worst, "tolerance": tolerance, "passed": worst <= tolerance,
+        }  # fmt: skip
+        click.echo(json.dumps(summary))
+    else:
+        click.echo(gradcheck_table(subject, results))
+        verdict = "agrees with" if worst <= tolerance else "DISAGREES with"
+        click.echo(
+            f"largest relative error {worst:.1e} (tolerance {tolerance:g}): backprop {verdict}"
+            " finite differences"
+        )
     if worst > tolerance:
         ctx.exit(ExitCode.ERROR)
 

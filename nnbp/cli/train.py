@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -57,13 +58,19 @@ class Progress:
         )
 
 
+def result(run: Run) -> dict[str, Any]:
+    """The finished run's summary: the keys of the last stdout line (and of --json)."""
+    out: dict[str, Any] = {"test_accuracy": run.test_accuracy}
+    if run.validation_accuracy is not None:
+        out["validation_accuracy"] = run.validation_accuracy
+    return {**out, "epoch": run.kept_epoch, "epochs": run.epochs_trained, "run": str(run.directory)}
+
+
 def result_line(run: Run) -> str:
     """The machine-readable last line on stdout, of a finished run."""
-    parts = [f"test_accuracy={run.test_accuracy:.4f}"]
-    if run.validation_accuracy is not None:
-        parts.append(f"validation_accuracy={run.validation_accuracy:.4f}")
-    parts += [f"epoch={run.kept_epoch}", f"epochs={run.epochs_trained}", f"run={run.directory}"]
-    return " ".join(parts)
+    return " ".join(
+        f"{k}={v:.4f}" if isinstance(v, float) else f"{k}={v}" for k, v in result(run).items()
+    )
 
 
 @click.command()
@@ -76,9 +83,12 @@ def result_line(run: Run) -> str:
 @click.option(
     "--resume", is_flag=True, help="Continue an interrupted run (CONFIG's, or RUN_DIR itself)."
 )
+@click.option("--json", "as_json", is_flag=True, help="Print the result as one JSON object.")
+@click.option("-q", "--quiet", is_flag=True, help="No progress on stderr: only the result.")
 def train(
-    target: Path, overrides: tuple[str, ...], out: Path | None, overwrite: bool, resume: bool
-) -> None:
+    target: Path, overrides: tuple[str, ...], out: Path | None, overwrite: bool, resume: bool,
+    as_json: bool, quiet: bool,
+) -> None:  # fmt: skip
     """Train the network CONFIG describes and write a run directory.
 
     The run directory (runs/<name>/ unless --out) receives config.yaml, metrics.jsonl
@@ -105,14 +115,16 @@ def train(
         out = runs.default_dir(cfg.name)
         if not (resume or overwrite) and runs.next_free(out) != out:
             free = runs.next_free(out)
-            click.echo(f"{out} holds a finished run; this one trains into {free}", err=True)
+            if not quiet:
+                click.echo(f"{out} holds a finished run; this one trains into {free}", err=True)
             out = free
     shown = Progress(cfg, out, resume)
     run = training.train(
-        cfg, out=out, overwrite=overwrite, resume=resume, on_start=shown.on_start,
-        on_epoch=shown.on_epoch, on_batches=shown.on_batches if shown.tty else None,
+        cfg, out=out, overwrite=overwrite, resume=resume,
+        on_start=None if quiet else shown.on_start, on_epoch=None if quiet else shown.on_epoch,
+        on_batches=shown.on_batches if shown.tty and not quiet else None,
     )  # fmt: skip
-    if run.stop_reason:
+    if run.stop_reason and not quiet:
         reason = STOP_REASONS[run.stop_reason]
         click.echo(f"stopped after epoch {run.epochs_trained}: {reason}", err=True)
-    click.echo(result_line(run))
+    click.echo(json.dumps(result(run)) if as_json else result_line(run))

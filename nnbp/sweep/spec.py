@@ -199,7 +199,9 @@ class Spec:
 
 def load(path: str | Path, overrides: Mapping[str, Any] | None = None) -> Spec:
     """Read and check a spec file; ``overrides`` are config keys added to its ``set``."""
-    path = Path(path)
+    from nnbp import shipped
+
+    path = shipped.resolve(path, "sweep")
     raw = read_yaml(path, "sweep spec")
     if not isinstance(raw, dict):
         raise ConfigError(f"{path}: expected a mapping of sweep keys, see `nnbp sweep keys`")
@@ -283,7 +285,11 @@ def _base(value: Any, base_dir: Path) -> Config:
         return Config.from_dict(value)
     if not isinstance(value, str) or not value:
         raise ConfigError("base: expected the path of a config file (relative to the spec)", "base")
+    from nnbp import shipped
+
     path = base_dir / value
+    if not path.exists() and shipped.is_name(value):
+        path = shipped.find(value)  # a shipped config's name
     try:
         return Config.from_yaml(path)
     except ConfigError as e:
