@@ -108,7 +108,8 @@ def test_two_machines_share_a_study_and_one_takes_over_the_others_trial(sweep_di
         pruner={"type": "none"},
         heartbeat={"interval": 1, "grace": 3},
         workers=1,
-        space={"training.eta": [0.1, 0.5, 2.0], "network.sizes": [[64, 6, 3], [64, 12, 3]]},
+        # enough points that alpha cannot finish them all before beta has started two
+        space={"training.eta": [0.1, 0.3, 1.0, 3.0], "network.sizes": [[64, 6, 3], [64, 12, 3]]},
         set={"training.epochs": EPOCHS},
     )
     (sweep_dir / "grid.yaml").write_text(yaml.safe_dump(spec))
