@@ -13,14 +13,14 @@ TRAIN_ARGS ?=
 # The stamp is redone when the package metadata changes.
 STAMP  := $(VENV)/.installed
 
-.PHONY: install data train test lint format seeds reproduce bench clean
+.PHONY: install data train test lint format seeds reproduce photos bench bench-serve serve-screenshot clean
 
 install: $(STAMP)
 
 $(STAMP): setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,plot,sweep]'
+	$(BIN)/python -m pip install --quiet -e '.[test,plot,serve,sweep,onnx,photos]'
 	touch $@
 
 data: install
@@ -44,12 +44,27 @@ reproduce: install data
 	$(BIN)/nnbp data fetch fashion-mnist
 	$(BIN)/python scripts/reproduce.py
 
+# nnbp predict on photographed pages and Fashion-MNIST pictures, before and after the
+# photo preparation; writes docs/PHOTOS.md and docs/photos/. About 10 minutes on 2 cores.
+photos: install data
+	$(BIN)/nnbp data fetch fashion-mnist
+	$(BIN)/python scripts/photos.py
+
 # Speed against the alternatives (bench/, not part of the tests); writes docs/BENCHMARKS.md.
 # BASELINE: a git revision whose engine is timed beside the checkout's; empty: none.
 BASELINE ?= 0c9a75a
 bench: install data
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py --baseline '$(BASELINE)'
+
+# nnbp serve's predict latency through its API, one request and 200 at once (printed;
+# the figures in docs/SERVE.md come from it). RUN: a run directory [runs/latest].
+bench-serve: install data
+	$(BIN)/python bench/serve_latency.py $(RUN)
+
+# docs/serve.png: the page after the browser test traced an MNIST digit (needs chromium).
+serve-screenshot: install data
+	NNBP_SERVE_SCREENSHOT=docs/serve.png $(BIN)/python -m pytest -q tests/test_serve_browser.py -k drawn
 
 lint: install
 	$(BIN)/ruff check nnbp tests scripts bench

@@ -84,6 +84,13 @@ def name(v: Any) -> str:
     return v
 
 
+def dataset(v: Any) -> str:
+    # A directory under data.dir: no separators, nothing hidden.
+    if not isinstance(v, str) or not v or v.startswith(".") or "/" in v or "\\" in v:
+        raise ValueError("a dataset's name (mnist, fashion-mnist or a packed dataset's)")
+    return v
+
+
 def optional_path(v: Any) -> str | None:
     if v is None:
         return None

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import yaml
 
-from nnbp import checks
+from nnbp import checks, datasets
 from nnbp.augment import AUGMENTATIONS
 from nnbp.augment import augment as _augment
-from nnbp.datasets import DATASETS, ROLES
+from nnbp.datasets import DATA_DIR_ENV, ROLES
 from nnbp.errors import ConfigError
 from nnbp.sections import SECTIONS, DataConfig, NetworkConfig, TrainingConfig, key_paths
 from nnbp.sections import describe_keys as describe_keys  # part of config's API
@@ -170,6 +170,8 @@ def from_dict(raw: Any, *, default_name: str = "run") -> Config:
             raise ConfigError(
                 f"{section}: expected a mapping of keys, got {_short.repr(values)}", section
             )
+        if section == "data" and "dir" not in values and os.environ.get(DATA_DIR_ENV):
+            values = {**values, "dir": os.environ[DATA_DIR_ENV]}  # the data directory's default
         fields = {f.name: f for f in dataclasses.fields(cls)}
         clean = {}
         for key, value in values.items():
@@ -209,7 +211,10 @@ def _check_together(cfg: Config) -> None:
             f"data.{missing}",
         )
     if not any(explicit.values()):
-        ds = DATASETS[d.dataset]
+        problem = datasets.unknown(d.dataset, d.dir)
+        if problem:
+            raise ConfigError(f"data.dataset: {problem}", "data.dataset")
+        ds = datasets.get_dataset(d.dataset, d.dir)  # a damaged packed dataset: DataError
         n_in = ds.image_shape[0] * ds.image_shape[1]
         sizes = cfg.network.sizes
         if sizes[0] != n_in or sizes[-1] != ds.num_classes:

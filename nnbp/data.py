@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnbp import datasets, idx
+from nnbp import datasets, idx, packed
 from nnbp.config import Config
 from nnbp.datasets import ROLES
 from nnbp.errors import ConfigError, DataError
@@ -54,6 +54,7 @@ class Splits:
     test: Split
     image_shape: tuple[int, int]
     class_names: list[str]
+    preparation: str = "digit"  # how image files become inputs (see prepare.py)
 
 
 def data_paths(cfg: Config) -> dict[str, Path]:
@@ -64,11 +65,34 @@ def data_paths(cfg: Config) -> dict[str, Path]:
     return datasets.dataset_paths(cfg.data.dataset, cfg.data.dir)
 
 
+def dataset_of(cfg: Config) -> datasets.Dataset | None:
+    """The dataset the config trains on: ``data.dataset`` (known or packed), or, with
+    explicit ``data.*`` files, the packed dataset they sit in (else ``data.dataset``, whose
+    class names then serve when they fit); None when neither can be read."""
+    if cfg.data.train_images:
+        folder = Path(cfg.data.train_images).resolve().parent
+        if (folder / packed.META_FILE).is_file():
+            return datasets.get_dataset(folder.name, folder.parent)
+    try:
+        return datasets.get_dataset(cfg.data.dataset, cfg.data.dir)
+    except DataError:
+        if cfg.data.train_images:
+            return None  # explicit files: data.dataset is not used, so not checked either
+        raise
+
+
 def class_names(cfg: Config) -> list[str]:
     """Names of the output classes: the dataset's when they fit the output layer, else 0..n-1."""
     n = cfg.network.sizes[-1]
-    names = list(datasets.get_dataset(cfg.data.dataset).class_names)
+    dataset = dataset_of(cfg)
+    names = list(dataset.class_names) if dataset is not None else []
     return names if len(names) == n else [str(i) for i in range(n)]
+
+
+def preparation(cfg: Config) -> str:
+    """How image files become inputs for a network trained on the config's data."""
+    dataset = dataset_of(cfg)
+    return dataset.preparation if dataset is not None else "digit"
 
 
 def load_splits(cfg: Config) -> Splits:
@@ -83,6 +107,8 @@ def load_splits(cfg: Config) -> Splits:
         hint = ""
         if not any(getattr(cfg.data, role) for role in ROLES):
             hint = f"; run `nnbp data fetch {cfg.data.dataset} --dest {cfg.data.dir}` first"
+            if cfg.data.dataset not in datasets.DATASETS:
+                hint = f"; pack {cfg.data.dataset} again with `nnbp data pack`"
         raise DataError(f"{missing[0]}: file not found{hint}")
 
     n_classes = cfg.network.sizes[-1]
@@ -116,7 +142,8 @@ def load_splits(cfg: Config) -> Splits:
     if n_val:
         validation = _split(train_images[n_train:], train_labels[n_train:], dtype)
     test = _split(test_images, test_labels, dtype)
-    return Splits(train, validation, test, (image_shape[0], image_shape[1]), class_names(cfg))
+    shape = (image_shape[0], image_shape[1])
+    return Splits(train, validation, test, shape, class_names(cfg), preparation(cfg))
 
 
 def _split(images: np.ndarray, labels: np.ndarray, dtype: str) -> Split:

@@ -26,9 +26,12 @@ from nnbp.errors import BadSource, DataError
 
 MIRROR_ENV = "NNBP_DATA_MIRROR"
 """Environment variable naming a local directory or URL that holds ``<dataset>/<file>``."""
+DATA_DIR_ENV = "NNBP_DATA_DIR"
+"""Environment variable naming the data directory (``data`` when unset): datasets live in
+``<data directory>/<name>/``, fetched or packed ones alike."""
 
 ROLES = ("train_images", "train_labels", "test_images", "test_labels")
-_FILE_NAMES = (  # the canonical names, in ROLES order, shared by MNIST and Fashion-MNIST
+FILE_NAMES = (  # the canonical names, in ROLES order, shared by MNIST and Fashion-MNIST
     "train-images-idx3-ubyte.gz",
     "train-labels-idx1-ubyte.gz",
     "t10k-images-idx3-ubyte.gz",
@@ -49,6 +52,9 @@ class Dataset:
     urls: tuple[str, ...]
     class_names: tuple[str, ...]
     image_shape: tuple[int, int] = (28, 28)
+    # How image files are made into inputs for networks trained on it (prepare.STYLES):
+    # "digit" as MNIST's digits, "object" as Fashion-MNIST's products.
+    preparation: str = "digit"
 
     @property
     def num_classes(self) -> int:
@@ -58,7 +64,7 @@ class Dataset:
 
 def _files(*sha256: str) -> dict[str, tuple[str, str]]:
     return {
-        role: (name, digest) for role, name, digest in zip(ROLES, _FILE_NAMES, sha256, strict=True)
+        role: (name, digest) for role, name, digest in zip(ROLES, FILE_NAMES, sha256, strict=True)
     }
 
 
@@ -101,23 +107,57 @@ DATASETS: dict[str, Dataset] = {
             "Bag",
             "Ankle boot",
         ),
+        preparation="object",
     ),
 }
 
 
-def get_dataset(name: str) -> Dataset:
-    """The Dataset called ``name``; DataError listing the known names otherwise."""
-    try:
+def data_root(root: str | os.PathLike | None = None) -> Path:
+    """The data directory: ``root`` when given, else ``$NNBP_DATA_DIR``, else ``data``."""
+    return Path(root if root is not None else os.environ.get(DATA_DIR_ENV) or "data")
+
+
+def unknown(name: str, root: str | os.PathLike | None = None) -> str | None:
+    """Why ``name`` names no dataset (neither known nor packed under ``root``), or None."""
+    if name in DATASETS:
+        return None
+    from nnbp import packed
+
+    if "/" in name or "\\" in name or name.startswith(".") or not name:
+        return f"dataset {name!r}: expected a dataset name, not a path"
+    directory = data_root(root) / name
+    if (directory / packed.META_FILE).is_file():
+        return None
+    return (
+        f"dataset {name!r}: not a known dataset ({', '.join(DATASETS)}) and no packed dataset"
+        f" in {directory}/ (make one with `nnbp data pack FOLDER --out {name}`)"
+    )
+
+
+def get_dataset(name: str, root: str | os.PathLike | None = None) -> Dataset:
+    """The Dataset called ``name``: a known one, or one packed into ``root/<name>/`` by
+    ``nnbp data pack`` (its dataset.json read and checked); DataError otherwise."""
+    if name in DATASETS:
         return DATASETS[name]
-    except KeyError:
-        known = ", ".join(DATASETS)
-        raise DataError(f"dataset {name!r}: unknown, expected one of: {known}") from None
+    from nnbp import packed
+
+    problem = unknown(name, root)
+    if problem:
+        raise DataError(problem)
+    meta = packed.read(data_root(root) / name)
+    files = {role: (meta["files"][role]["name"], meta["files"][role]["sha256"]) for role in ROLES}
+    return Dataset(
+        name=name, files=files, urls=(), class_names=tuple(meta["class_names"]),
+        image_shape=tuple(meta["image_shape"]), preparation=meta["preparation"],
+    )  # fmt: skip
 
 
-def dataset_paths(name: str, root: str | os.PathLike = "data") -> dict[str, Path]:
-    """Where the dataset's files live: role -> ``root/<name>/<file name>``."""
-    dataset = get_dataset(name)
-    return {role: Path(root, dataset.name, file) for role, (file, _) in dataset.files.items()}
+def dataset_paths(name: str, root: str | os.PathLike | None = None) -> dict[str, Path]:
+    """Where the dataset's files live: role -> ``root/<name>/<file name>`` (root: see
+    ``data_root``)."""
+    dataset = get_dataset(name, root)
+    directory = data_root(root) / dataset.name
+    return {role: directory / file for role, (file, _) in dataset.files.items()}
 
 
 def _sources(dataset: Dataset, file: str, mirror: str | None) -> list[str]:
@@ -134,24 +174,27 @@ def _sources(dataset: Dataset, file: str, mirror: str | None) -> list[str]:
 
 def fetch(
     name: str,
-    root: str | os.PathLike = "data",
+    root: str | os.PathLike | None = None,
     *,
     mirror: str | None = None,
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Path]:
     """Make sure the dataset's four files are under ``root/<name>/`` and verified.
 
-    A file already present with the right decompressed SHA-256 is kept. Otherwise the
-    sources are tried in order -- ``mirror`` (a directory or file/http/https URL holding
-    ``<name>/<file>``; by default ``$NNBP_DATA_MIRROR``), then the public URLs -- and
-    the first one that yields the right content wins. Returns role -> path.
-    Raises DataError naming the file and every source tried, with the reason for each.
+    ``root`` is the data directory (default ``$NNBP_DATA_DIR``, else ``data``). A file
+    already present with the right decompressed SHA-256 is kept; a packed dataset's files
+    are only verified, having no other source. Otherwise the sources are tried in order --
+    ``mirror`` (a directory or file/http/https URL holding ``<name>/<file>``; by default
+    ``$NNBP_DATA_MIRROR``), then the public URLs -- and the first one that yields the
+    right content wins. Returns role -> path. Raises DataError naming the file and every
+    source tried, with the reason for each.
     """
-    dataset = get_dataset(name)
+    root = data_root(root)
+    dataset = get_dataset(name, root)
     paths = dataset_paths(name, root)
     say = progress or (lambda message: None)
     mirror = mirror if mirror is not None else os.environ.get(MIRROR_ENV) or None
-    directory = Path(root, dataset.name)
+    directory = root / dataset.name
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as e:
@@ -165,6 +208,9 @@ def fetch(
                 say(f"{label}: ok, already present")
                 continue
             say(f"{label}: present but not the expected content, fetching it again")
+        if not dataset.urls:
+            what = "missing" if not dest.exists() else "not the content it was packed with"
+            raise DataError(f"{dest}: {what}; pack {dataset.name} again with `nnbp data pack`")
         failures = []
         for source in _sources(dataset, file, mirror):
             try:
@@ -183,14 +229,15 @@ Arrays = tuple[tuple[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
 
 def load(
     name: str | Mapping[str, str | os.PathLike] = "mnist",
-    root: str | os.PathLike = "data",
+    root: str | os.PathLike | None = None,
     *,
     download: bool = True,
 ) -> Arrays:
     """``((train_images, train_labels), (test_images, test_labels))`` as NumPy arrays.
 
     ``name`` is a known dataset (fetched into ``root/<name>/`` first unless ``download``
-    is False) or a mapping of the four roles (``train_images``, ``train_labels``,
+    is False; root: ``$NNBP_DATA_DIR``, else ``data``), a packed one (``nnbp data pack``)
+    or a mapping of the four roles (``train_images``, ``train_labels``,
     ``test_images``, ``test_labels``) to IDX files. Images are uint8 (n, rows, cols),
     labels integer classes (n,), as in ``keras.datasets.mnist.load_data()``.
     """

@@ -77,6 +77,15 @@ class MissingExtra(NnbpError):
     """An optional dependency (such as matplotlib for ``nnbp plot``) is not installed."""
 
 
+class RequestError(UsageError):
+    """A request to ``nnbp serve`` is malformed, too large or names no run; ``status`` is
+    the HTTP status it is answered with."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
 class SweepError(NnbpError):
     """A sweep's study cannot be reached, or does not fit this machine (another nnbp
     version, other data)."""

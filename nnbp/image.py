@@ -1,10 +1,12 @@
-"""An image file -> the 28x28 uint8 array a network trained on MNIST expects.
+"""An image file -> the 28x28 uint8 array a network expects.
 
 MNIST's digits were size-normalised to fit a 20x20 box keeping their aspect ratio
 (anti-aliased, hence the grey levels), then placed in a 28x28 field so that their centre
 of mass is at the centre; ink is high (255) on a 0 background. ``load_image`` does the
 same to any image Pillow reads, after making it grayscale and, when its ink is dark on a
-light background (a drawing, a photo of paper), inverting it.
+light background (a drawing, a photo of paper), inverting it; a photographed page is
+cleaned first (photo.py). Other styles (Fashion-MNIST's objects, plain resizing) and the
+fitting itself are in prepare.py; this module reads files and decides the polarity.
 
 The result stays uint8: ``nnbp.inputs.scale_images`` is the one place where pixels become
 network inputs in [0, 1].
@@ -17,16 +19,19 @@ import stat
 import struct
 import warnings
 from collections.abc import Callable
-from typing import TypeVar
+from dataclasses import dataclass, field
+from typing import IO, TypeVar
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from nnbp.errors import ImageError
+from nnbp.errors import ImageError, MissingExtra
+from nnbp.prepare import STYLES, border, is_blank, prepare_field
 
-__all__ = ["MAX_PIXELS", "ImageError", "load_image", "to_text"]
+__all__ = ["MAX_PIXELS", "STYLES", "ImageError", "Prepared", "load_image", "prepare", "to_text"]
 
 T = TypeVar("T")
+Source = str | os.PathLike | IO[bytes]  # a path, or a binary file object (an upload)
 
 MAX_PIXELS = 50_000_000
 """Largest image (width * height, as the file declares it) we decode, about 50 megapixels.
@@ -36,9 +41,7 @@ declaring a huge size is refused instead of making us allocate gigabytes. Pillow
 decompression-bomb check (89M pixels warns, 179M refuses) stays active behind it.
 """
 
-_BOX = 20 / 28  # MNIST fits the longer side of a digit in 20 px of its 28 px field
-_MIN_CONTRAST = 16  # ink must stand this far (of 255) above the background, else blank
-_INK_FRACTION = 0.1  # below 10% of the strongest ink is noise when finding the digit's box
+_UNEVEN_BORDER = 32  # levels between the border's quartiles: lit unevenly, not one colour
 _REFUSED_FORMATS = {"EPS"}  # Pillow renders EPS by running Ghostscript on the file
 _ALPHA_MODES = {"RGBA", "RGBa", "LA", "La", "PA"}
 _CHARS = " .:-=+*#%@"  # to_text's intensity scale, from background to full ink
@@ -119,7 +122,27 @@ def _read(where: str) -> tuple[np.ndarray, np.ndarray | None, str]:
         raise ImageError(f"{where}: not a regular file, expected an image file")
     if info.st_size == 0:
         raise ImageError(f"{where}: file is empty, expected an image file")
-    with _pillow(where, lambda: Image.open(where)) as im:
+    return _decode(where, where)
+
+
+def _read_source(source: Source) -> tuple[str, np.ndarray, np.ndarray | None, str]:
+    """(name for messages, gray, alpha, kind) of a path or a binary file object."""
+    where = source_name(source)
+    if hasattr(source, "read"):
+        return (where, *_decode(where, source))
+    return (where, *_read(where))
+
+
+def source_name(source: Source) -> str:
+    """How messages and records name an image: its path, or a file object's name."""
+    if hasattr(source, "read"):
+        return str(getattr(source, "name", "") or "<stream>")
+    return str(os.fspath(source))
+
+
+def _decode(where: str, source: str | IO[bytes]) -> tuple[np.ndarray, np.ndarray | None, str]:
+    """Decode a checked file (or a file object) named ``where``; see ``_pixels``."""
+    with _pillow(where, lambda: Image.open(source)) as im:
         width, height = im.size
         if width * height > MAX_PIXELS:
             raise ImageError(
@@ -152,27 +175,29 @@ def _to_uint8(values: np.ndarray, kind: str) -> np.ndarray:
     return np.rint(np.clip(v, 0, 255)).astype(np.uint8)
 
 
-def _border(a: np.ndarray) -> np.ndarray:
-    """The outermost ring of pixels of a 2-D array, flattened (corners twice)."""
-    return np.concatenate([a[0], a[-1], a[:, 0], a[:, -1]])
-
-
 def _needs_inversion(gray: np.ndarray, alpha: np.ndarray | None) -> bool:
     """Whether the ink is dark on a light background, judged from the border.
 
     The background is what the border mostly shows: light (median > 127) means invert.
     With transparency, only opaque border pixels count; if the border is mostly
     transparent, the transparency is the background and the opaque pixels are the ink,
-    so the ink's own median decides (dark ink: invert, as if drawn on white).
+    so the ink's own median decides (dark ink: invert, as if drawn on white). A border
+    of many levels (a photo lit from one side, a shadow over a corner) says little: the
+    whole image's median then decides, light when nearer its lightest levels than its
+    darkest (the paper fills most of a page, whatever the light).
     """
-    border = _border(gray)
+    edge = border(gray)
     if alpha is not None:
-        opaque = _border(alpha) >= 128
-        if 2 * np.count_nonzero(opaque) < border.size:
+        opaque = border(alpha) >= 128
+        if 2 * np.count_nonzero(opaque) < edge.size:
             ink = gray[alpha >= 128]
             return ink.size > 0 and float(np.median(ink)) <= 127
-        border = border[opaque]
-    return float(np.median(border)) > 127
+        edge = edge[opaque]
+    low, high = np.percentile(edge, [25, 75]) if edge.size else (0, 0)
+    if high - low <= _UNEVEN_BORDER:
+        return float(np.median(edge)) > 127
+    darkest, median, lightest = np.percentile(gray, [1, 50, 99])
+    return median - darkest > lightest - median
 
 
 def _composite(gray: np.ndarray, alpha: np.ndarray, background: int) -> np.ndarray:
@@ -182,70 +207,33 @@ def _composite(gray: np.ndarray, alpha: np.ndarray, background: int) -> np.ndarr
     return np.rint(np.clip(blended, 0, 255)).astype(np.uint8)
 
 
-def _fit(gray: np.ndarray, rows: int, cols: int) -> np.ndarray:
-    """Light-on-dark uint8 (h, w) -> uint8 (rows, cols): crop, 20-px box, centre of mass."""
-    # Ink is a minority of the pixels and only ever raises these two estimates of the
-    # background level, so the lower of them holds if either does: the border's median
-    # is off when the digit covers most of the border, the overall median when the ink
-    # covers most of the image.
-    background = min(int(np.median(_border(gray))), int(np.median(gray)))
-    peak = int(gray.max()) - background
-    blank = np.zeros((rows, cols), dtype=np.uint8)
-    if peak < _MIN_CONTRAST:
-        return blank  # nothing stands out from the background: no digit
-    ink = gray > background + _INK_FRACTION * peak
-    r = np.flatnonzero(ink.any(axis=1))
-    c = np.flatnonzero(ink.any(axis=0))
-    crop = gray[r[0] : r[-1] + 1, c[0] : c[-1] + 1].astype(np.float32)
-    # The background goes to 0 and the strongest ink to 255, as in MNIST's strokes
-    # (a photo's grey paper and pencil become black and white).
-    crop = np.clip((crop - background) * (255 / peak), 0, 255)
+@dataclass(frozen=True)
+class Prepared:
+    """An image file prepared for a network, with what ``predict --show`` draws."""
 
-    h, w = crop.shape
-    box = max(1, round(min(rows, cols) * _BOX))
-    new_h = max(1, round(h * box / max(h, w)))
-    new_w = max(1, round(w * box / max(h, w)))
-    # Lanczos anti-aliases when shrinking; its small overshoot is clipped away. (A float32
-    # array makes a mode "F" image, so no rounding happens before the end.)
-    resized = Image.fromarray(crop).resize((new_w, new_h), Image.Resampling.LANCZOS)
-    digit = np.rint(np.clip(np.asarray(resized), 0, 255)).astype(np.uint8)
-
-    total = digit.sum(dtype=np.float64)
-    if total == 0:
-        return blank
-    ys, xs = np.indices(digit.shape)
-    cy = (digit * ys).sum(dtype=np.float64) / total
-    cx = (digit * xs).sum(dtype=np.float64) / total
-    # Shift the centre of mass onto the canvas centre (rows / 2, cols / 2 in index
-    # coordinates, (14, 14) for MNIST), keeping the whole digit on the canvas.
-    top = min(max(round(rows / 2 - cy), 0), rows - new_h)
-    left = min(max(round(cols / 2 - cx), 0), cols - new_w)
-    blank[top : top + new_h, left : left + new_w] = digit
-    return blank
+    image: np.ndarray  # uint8 (rows, cols): the network's input, ink high on 0
+    blank: bool  # nothing stood out from the background: no ink (or object) found
+    # Each stage of the preparation, in order: name -> uint8 (h, w) picture (only when
+    # asked for, see ``prepare``); "page" as the file shows it, the others ink high.
+    stages: dict[str, np.ndarray] = field(default_factory=dict)
+    inverted: bool = False  # whether the file's ink was dark on light
 
 
-def load_image(
-    path: str | os.PathLike,
+def prepare(
+    source: Source,
     *,
     invert: bool | None = None,
     size: tuple[int, int] = (28, 28),
-) -> np.ndarray:
-    """Read an image file as an MNIST-style digit: uint8 array of shape ``size`` (rows, cols).
-
-    Any format Pillow reads (first frame of an animation) is made grayscale: colour by
-    luma, 16-bit and float levels scaled into 0..255, transparent pixels counted as
-    background. ``invert`` None detects the polarity (a light border means dark ink, which
-    is inverted), True or False forces it. An image already of shape ``size`` that needs
-    no inversion is returned as is, pixel for pixel. Otherwise the background is taken to
-    0, the ink cropped to its bounding box, scaled (aspect kept) so its longer side fills
-    20/28 of the canvas, and placed with its centre of mass at the centre; an image with
-    no ink gives zeros. Raises ImageError naming ``path`` for anything it cannot read.
-    """
+    style: str = "digit",
+    stages: bool = False,
+) -> Prepared:
+    """``load_image``'s result with whether the image is blank, and its stages if asked."""
     rows, cols = size
     if rows < 1 or cols < 1:
         raise ValueError(f"size must be two positive ints (rows, cols), got {size}")
-    where = os.fspath(path)
-    raw, alpha, kind = _read(where)
+    if style not in STYLES:
+        raise ValueError(f"style must be one of {', '.join(STYLES)}, got {style!r}")
+    where, raw, alpha, kind = _read_source(source)
     gray = _to_uint8(raw, kind)
     if gray.size == 0:  # a header may declare a width or height of 0
         raise ImageError(f"{where}: image has no pixels ({gray.shape[1]}x{gray.shape[0]})")
@@ -257,8 +245,41 @@ def load_image(
     if invert:
         gray = 255 - gray
     if gray.shape == (rows, cols) and not invert:
-        return gray  # already MNIST-shaped and -coloured: what the net was trained on
-    return _fit(gray, rows, cols)
+        # Already MNIST-shaped and -coloured: what the net was trained on.
+        return Prepared(gray, is_blank(gray), {"input": gray} if stages else {}, invert)
+    try:
+        field, between = prepare_field(gray, rows, cols, style)
+    except MissingExtra as e:
+        raise MissingExtra(f"{where}: {e}") from None
+    image = np.zeros((rows, cols), np.uint8) if field is None else field
+    page = 255 - gray if invert else gray  # as the file shows it
+    shown = {"page": page, **between, "input": image} if stages else {}
+    return Prepared(image, field is None, shown, invert)
+
+
+def load_image(
+    source: Source,
+    *,
+    invert: bool | None = None,
+    size: tuple[int, int] = (28, 28),
+    style: str = "digit",
+) -> np.ndarray:
+    """Read an image as a network input: uint8 array of shape ``size`` (rows, cols).
+
+    ``source`` is a path or a binary file object (an upload held in io.BytesIO). Any
+    format Pillow reads (first frame of an animation) is made grayscale: colour by luma,
+    16-bit and float levels scaled into 0..255, transparent pixels counted as background.
+    ``invert`` None detects the polarity (a light border means dark ink, which is
+    inverted), True or False forces it. An image already of shape ``size`` that needs no
+    inversion is returned as is, pixel for pixel. Otherwise ``style`` (one of STYLES, see
+    prepare.py) says how it is fitted to the field: ``digit`` as MNIST's digits (ink
+    cropped, 20/28 of the field, centre of mass at the centre), ``object`` as
+    Fashion-MNIST's products (trimmed, fitted to the whole field, centred), ``plain``
+    resized as it is. A photographed page (uneven light, ruled lines, a box, dust) is
+    cleaned first, which needs SciPy (MissingExtra without it). An image with no ink
+    gives zeros. Raises ImageError naming the file for anything it cannot read.
+    """
+    return prepare(source, invert=invert, size=size, style=style).image
 
 
 def to_text(image: np.ndarray) -> str:

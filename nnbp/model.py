@@ -15,7 +15,7 @@ import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -24,7 +24,11 @@ from nnbp.errors import DataError, ImageError, NnbpError, UsageError
 from nnbp.inputs import scale_images
 from nnbp.network import Network
 
-Images = np.ndarray | Sequence[str | os.PathLike]
+if TYPE_CHECKING:
+    from nnbp.image import Prepared, Source
+
+Images = np.ndarray | Sequence["Source"]
+NO_INK = "no ink found"  # the warning of a blank image, in predict's output and records
 
 
 @dataclass(frozen=True)
@@ -94,6 +98,12 @@ class Model:
         return names if len(names) == k else [str(i) for i in range(k)]
 
     @property
+    def preparation(self) -> str:
+        """How image files become its inputs (prepare.STYLES); "digit" for weights files
+        written before nnbp recorded it."""
+        return self.metadata.get("preparation") or "digit"
+
+    @property
     def epoch(self) -> int | None:
         """The training epoch the weights come from."""
         return self.metadata.get("epoch")
@@ -156,8 +166,9 @@ class Model:
     def inputs(self, images: Images, *, invert: bool | None = None) -> np.ndarray:
         """The network's input rows (n, n_in), float64 in [0, 1], for ``images``.
 
-        A list of paths is read with MNIST's preparation (``invert`` forces or forbids
-        the inversion of dark ink on light paper; None detects it).
+        A list of paths (or binary file objects) is read with the model's preparation
+        (``invert`` forces or forbids the inversion of dark ink on light paper; None
+        detects it).
         """
         if not isinstance(images, np.ndarray):
             images = self.read_images(images, invert=invert)
@@ -177,37 +188,56 @@ class Model:
             )
         return rows.astype(dtype, copy=False)
 
-    def read_images(
-        self, paths: Sequence[str | os.PathLike], *, invert: bool | None = None
-    ) -> np.ndarray:
-        """uint8 (n, rows, cols): each file prepared as ``nnbp predict`` does; ImageError
-        naming the first file that cannot be read."""
-        from nnbp.image import load_image
+    def read_images(self, paths: Sequence[Source], *, invert: bool | None = None) -> np.ndarray:
+        """uint8 (n, rows, cols): each file prepared as ``nnbp predict`` does (the model's
+        ``preparation``); ImageError naming the first file that cannot be read."""
+        return _stack([p.image for p in self.prepare_images(paths, invert=invert)], self)
 
-        if isinstance(paths, str | os.PathLike):
-            raise UsageError(f"{paths}: give a list of image paths, not one path")
-        rows, cols = self.input_shape
-        out = np.zeros((len(paths), rows, cols), np.uint8)
-        for i, path in enumerate(paths):
-            out[i] = load_image(path, invert=invert, size=(rows, cols))
-        return out
+    def prepare_images(
+        self, sources: Sequence[Source], *, invert: bool | None = None, stages: bool = False
+    ) -> list[Prepared]:
+        """Each path or binary file object prepared with the model's ``preparation``
+        (``stages``: keep the pictures ``predict --show`` draws); ImageError naming the
+        first that cannot be read."""
+        from nnbp.image import prepare
+
+        if isinstance(sources, str | os.PathLike):
+            raise UsageError(f"{sources}: give a list of image paths, not one path")
+        size, style = self.input_shape, self.preparation
+        return [prepare(s, invert=invert, size=size, style=style, stages=stages) for s in sources]
 
     def read_images_skipping(
-        self, paths: Sequence[str], *, invert: bool | None = None
-    ) -> tuple[list[str], np.ndarray, list[ImageError]]:
-        """(paths read, their images, the errors of the others): one bad file of many is
-        reported, not fatal."""
-        from nnbp.image import load_image
-
-        good, images, failures = [], [], []
+        self, paths: Sequence[str], *, invert: bool | None = None, stages: bool = False
+    ) -> tuple[list[str], list[Prepared], list[ImageError]]:
+        """(paths read, their preparations, the errors of the others): one bad file of
+        many is reported, not fatal."""
+        good, prepared, failures = [], [], []
         for path in paths:
             try:
-                images.append(load_image(path, invert=invert, size=self.input_shape))
+                prepared += self.prepare_images([path], invert=invert, stages=stages)
                 good.append(path)
             except ImageError as e:
                 failures.append(e)
-        stacked = np.stack(images) if images else np.zeros((0, *self.input_shape), np.uint8)
-        return good, stacked, failures
+        return good, prepared, failures
+
+    def predict_records(
+        self,
+        sources: Sequence[Source],
+        *,
+        invert: bool | None = None,
+        names: Sequence[str] | None = None,
+    ) -> list[dict[str, Any]]:
+        """One record per image path or binary file object, exactly as ``nnbp predict
+        --json`` prints it (``"warning": "no ink found"`` for a blank page). ``names``
+        replace the paths in the records (an upload's file name); ImageError naming the
+        first source that cannot be read."""
+        prepared = self.prepare_images(sources, invert=invert)
+        if names is None:
+            from nnbp.image import source_name
+
+            names = [source_name(s) for s in sources]
+        images = _stack([p.image for p in prepared], self)
+        return self.predictions(names, self.predict_proba(images), [p.blank for p in prepared])
 
     def predict_proba(self, images: Images, *, invert: bool | None = None) -> np.ndarray:
         """(n, k) probabilities: the output activations normalised to sum to 1 per image."""
@@ -217,11 +247,29 @@ class Model:
         """(n,) the predicted class of each image (the most active output neuron)."""
         return self._exact.feedforward(self.inputs(images, invert=invert)).argmax(axis=1)
 
-    def predictions(self, names: Sequence[str], probabilities: np.ndarray) -> list[dict[str, Any]]:
-        """One record per image, as ``nnbp predict --json`` prints it."""
+    def activations(self, images: Images, *, invert: bool | None = None) -> list[np.ndarray]:
+        """Every layer's activations a^l for ``images``, input excluded: [(n, sizes[1]), ...,
+        (n, sizes[-1])], the hidden layers' then the output's, in the float64 of predict."""
+        from nnbp.network import Workspace, feedforward, with_ones
+
+        net, x = self._exact, self.inputs(images, invert=invert)
+        ws = Workspace(net.sizes, len(x), net.dtype, backward=False)
+        with np.errstate(over="ignore"):  # sigmoid's expected overflow, as in feedforward
+            feedforward(net, ws, with_ones(x, net.dtype))
+        return ws.a
+
+    def predictions(
+        self,
+        names: Sequence[str],
+        probabilities: np.ndarray,
+        blank: Sequence[bool] | None = None,
+    ) -> list[dict[str, Any]]:
+        """One record per image, as ``nnbp predict --json`` prints it; ``blank`` says which
+        images had no ink (their record carries ``"warning": "no ink found"``)."""
         records = []
         labelled = self.class_names != [str(i) for i in range(self.sizes[-1])]
-        for name, p in zip(names, probabilities, strict=True):
+        blank = [False] * len(names) if blank is None else blank
+        for name, p, empty in zip(names, probabilities, blank, strict=True):
             k = int(p.argmax())
             record = {
                 "path": str(name),
@@ -231,6 +279,8 @@ class Model:
             }
             if labelled:
                 record["name"] = self.class_names[k]
+            if empty:
+                record["warning"] = NO_INK
             records.append(record)
         return records
 
@@ -297,6 +347,11 @@ class Model:
                 f" takes {rows}x{cols}"
             )
         return pixels
+
+
+def _stack(images: list[np.ndarray], model: Model) -> np.ndarray:
+    """uint8 (n, rows, cols) of n prepared images (n may be 0)."""
+    return np.stack(images) if images else np.zeros((0, *model.input_shape), np.uint8)
 
 
 def load(path: str | os.PathLike | None = None) -> Model:

@@ -9,7 +9,9 @@ ever executed):
 - ``metadata``: a 0-d string array holding a JSON object: ``format``, ``format_version``,
   ``nnbp_version``, ``activation`` (hidden layers), ``output_activation``, ``cost``,
   ``dtype``, ``input_shape``, ``input_scaling``, ``class_names``, ``config_sha256``,
-  ``epoch`` (the training epoch the weights come from).
+  ``epoch`` (the training epoch the weights come from), ``preparation`` (how image files
+  become inputs: "digit", "object" or "plain", see prepare.py; files without it are
+  read as "digit").
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from nnbp.costs import COSTS
 from nnbp.errors import ModelFileError
 from nnbp.inputs import SCALING
 from nnbp.network import Network
+from nnbp.prepare import STYLES
 
 FORMAT = "nnbp-weights"
 FORMAT_VERSION = 1
@@ -46,8 +49,10 @@ def save(
     class_names: list[str],
     config_sha256: str,
     epoch: int | None = None,
+    preparation: str = "digit",
 ) -> None:
-    """Write ``net`` and its metadata to ``path`` atomically; ``epoch``: which epoch it is."""
+    """Write ``net`` and its metadata to ``path`` atomically; ``epoch``: which epoch it is,
+    ``preparation``: how image files are made into its inputs (one of prepare.STYLES)."""
     metadata = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
@@ -61,6 +66,7 @@ def save(
         "class_names": list(class_names),
         "config_sha256": config_sha256,
         "epoch": epoch,
+        "preparation": preparation,
     }
     arrays: dict[str, np.ndarray] = {"sizes": np.array(net.sizes, dtype=np.int64)}
     for l, (w, b) in enumerate(zip(net.w, net.b, strict=True)):
@@ -160,6 +166,11 @@ def _metadata(path: Path, entry: np.ndarray) -> dict[str, Any]:
         raise ModelFileError(
             f"{path}: unsupported activation/cost {metadata.get('activation')!r}/"
             f"{metadata.get('cost')!r}"
+        )
+    if metadata.get("preparation", "digit") not in STYLES:
+        raise ModelFileError(
+            f"{path}: unknown preparation {metadata['preparation']!r}, expected one of"
+            f" {', '.join(STYLES)}"
         )
     return metadata
 

@@ -14,7 +14,6 @@ from typing import Any
 from nnbp import checks
 from nnbp.augment import AUGMENTATIONS
 from nnbp.costs import COSTS
-from nnbp.datasets import DATASETS
 from nnbp.network import DTYPES, INITS
 
 REGULARIZATIONS = ("l2", "l1")
@@ -30,11 +29,14 @@ def key(default: Any, check: Any, doc: str) -> Any:
 class DataConfig:
     dataset: str = key(
         "mnist",
-        checks.choice(DATASETS),
-        "a known dataset, fetched with `nnbp data fetch`: mnist or fashion-mnist",
+        checks.dataset,
+        "mnist or fashion-mnist (`nnbp data fetch`), or a dataset made by `nnbp data pack`",
     )
     dir: str = key(
-        "data", checks.path, "where datasets live: <dir>/<dataset>/ (relative to the cwd)"
+        "data",
+        checks.path,
+        "where datasets live: <dir>/<dataset>/ (relative to the cwd); unset: $NNBP_DATA_DIR"
+        " when that is set",
     )
     train_images: str | None = key(
         None, checks.optional_path, "explicit IDX file of training images, instead of the dataset's"

@@ -232,6 +232,7 @@ class _RunWriter:
         model_file.save(
             self.run / runs.WEIGHTS_FILE, kept_net, input_shape=self.splits.image_shape,
             class_names=self.splits.class_names, config_sha256=self.cfg.digest(), epoch=kept,
+            preparation=self.splits.preparation,
         )  # fmt: skip
 
 

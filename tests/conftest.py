@@ -15,6 +15,12 @@ from nnbp.errors import DataError
 ROOT = Path(__file__).resolve().parent.parent
 
 
+@pytest.fixture(autouse=True)
+def _default_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Every test starts with the default data directory, whatever $NNBP_DATA_DIR is set."""
+    monkeypatch.delenv(datasets.DATA_DIR_ENV, raising=False)
+
+
 def make_images(rng: np.random.Generator, labels: np.ndarray, side: int = 8) -> np.ndarray:
     """uint8 (n, side, side) images whose class k lights up rows 2k and 2k+1, plus noise."""
     images = rng.integers(0, 60, size=(len(labels), side, side), dtype=np.uint8)
@@ -133,3 +139,30 @@ def mnist_run(mnist_dir, tmp_path_factory) -> tuple[Path, str]:
         os.chdir(cwd)
     assert result.exit_code == 0, result.output
     return home / "runs" / "mnist", result.stdout
+
+
+@pytest.fixture(scope="session")
+def mnist_test_digits(mnist_dir) -> tuple[np.ndarray, np.ndarray]:
+    """The real MNIST test set: uint8 images (10000, 28, 28) and their labels."""
+    folder = mnist_dir / "mnist"
+    return idx.read_pair(folder / "t10k-images-idx3-ubyte.gz", folder / "t10k-labels-idx1-ubyte.gz")
+
+
+@pytest.fixture(scope="session")
+def serve_home(mnist_dir, tmp_path_factory) -> Path:
+    """A directory whose runs/ holds two real-MNIST runs for nnbp serve: ``mnist`` (the
+    book's [784, 30, 10], 4 epochs, about 93%) and ``small`` ([784, 16, 10], 1 epoch),
+    with runs/latest pointing at mnist."""
+    import nnbp
+
+    home = tmp_path_factory.mktemp("serve-home")
+    config = ROOT / "configs" / "mnist.yaml"
+    common = {"data.dir": str(mnist_dir), "training.seed": 1}
+    runs = {
+        "mnist": {"training.epochs": 4},
+        "small": {"training.epochs": 1, "network.sizes": [784, 16, 10]},
+    }
+    for name, changes in runs.items():
+        nnbp.train(config, overrides={**common, **changes}, out=home / "runs" / name)
+    (home / "runs" / "latest").symlink_to("mnist", target_is_directory=True)
+    return home

@@ -43,6 +43,7 @@ def test_round_trip_keeps_arrays_and_metadata(tmp_path):
         "config_sha256": "abc",
         "output_activation": "sigmoid",
         "epoch": None,
+        "preparation": "digit",
     }
     # Loads with plain numpy and no pickles.
     with np.load(path, allow_pickle=False) as npz:

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
 import pytest
 from conftest import assert_one_error_line
 
-from nnbp import config, shipped
+from nnbp import config, datasets, shipped
 
 
 def test_config_list_names_every_shipped_config_with_its_purpose(invoke):
@@ -87,3 +88,13 @@ def test_gradcheck_json(invoke, tiny_config):
 def test_completion_prints_clicks_script(invoke, shell):
     result = invoke("completion", shell)
     assert result.exit_code == 0 and "_NNBP_COMPLETE" in result.stdout
+
+
+def test_data_fetch_json_names_the_files_and_their_checksums(invoke, mnist_dir):
+    result = invoke("data", "fetch", "mnist", "--dest", mnist_dir, "--json")
+    fetched = json.loads(result.stdout)
+    assert fetched["dataset"] == "mnist" and len(fetched["files"]) == 4
+    for role, f in fetched["files"].items():
+        assert Path(f["path"]).is_absolute() and Path(f["path"]).is_file()
+        assert f["content_sha256"] == datasets.DATASETS["mnist"].files[role][1]
+        assert f["sha256"] == hashlib.sha256(Path(f["path"]).read_bytes()).hexdigest()

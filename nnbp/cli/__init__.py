@@ -21,9 +21,11 @@ from nnbp import __version__
 from nnbp.cli.config import config_group
 from nnbp.cli.data import data_group
 from nnbp.cli.evaluate import evaluate
+from nnbp.cli.export import export
 from nnbp.cli.inspection import gradcheck, inspect, plot
 from nnbp.cli.predict import predict
 from nnbp.cli.runs import runs_group
+from nnbp.cli.serve import serve
 from nnbp.cli.sweep import sweep_group
 from nnbp.cli.train import train
 from nnbp.errors import ExitCode, NnbpError
@@ -121,8 +123,10 @@ for command in (
     gradcheck,
     inspect,
     plot,
+    serve,
     sweep_group,
     runs_group,
+    export,
     data_group,
     config_group,
 ):

@@ -12,6 +12,7 @@ import click
 if TYPE_CHECKING:
     import numpy as np
 
+    from nnbp.image import Prepared
     from nnbp.model import Model
 
 FILE_CHUNK = 256  # image files per forward pass: one matrix product, and output keeps flowing
@@ -46,16 +47,72 @@ def chunks(items: Iterable[str], size: int) -> Iterator[list[str]]:
         yield chunk
 
 
-def emit(model: Model, names: list[str], pixels: np.ndarray, as_json: bool, show: bool) -> None:
-    """One forward pass over uint8 images (n, rows, cols) named ``names``; a line each."""
+class Shower:
+    """Draws each image's preparation: as text on stderr (--show), as a PNG panel of its
+    stages in a directory (--show-dir)."""
+
+    def __init__(self, text: bool, directory: Path | None) -> None:
+        self.text, self.directory = text, directory
+        self.used: set[str] = set()  # file names written in this run
+
+    @property
+    def wanted(self) -> bool:
+        return self.text or self.directory is not None
+
+    def show(self, name: str, stages: dict[str, np.ndarray], inverted: bool = False) -> None:
+        from nnbp.image import to_text
+        from nnbp.show import stages_text
+
+        if self.text:
+            only_input = list(stages) == ["input"]  # drawn alone, as it always was
+            drawing = to_text(stages["input"]) if only_input else stages_text(stages, inverted)
+            click.echo(f"{name}:\n{drawing}", err=True)
+        if self.directory is not None:
+            self._save(name, stages)
+
+    def _save(self, name: str, stages: dict[str, np.ndarray]) -> None:
+        import io
+        import re
+
+        from nnbp.atomic import atomic_write_bytes
+        from nnbp.errors import RunError
+        from nnbp.show import stages_panel
+
+        stem = re.sub(r"[^\w.-]+", "-", Path(name).stem).strip("-.") or "image"
+        file, n = f"{stem}.png", 1
+        while file in self.used:  # two images of the same name in different directories
+            n += 1
+            file = f"{stem}-{n}.png"
+        self.used.add(file)
+        buf = io.BytesIO()
+        stages_panel(stages).save(buf, "PNG")
+        try:
+            atomic_write_bytes(self.directory / file, buf.getvalue())
+        except OSError as e:
+            raise RunError(f"{self.directory / file}: cannot write ({e.strerror or e})") from None
+
+
+def emit(
+    model: Model, names: list[str], pixels: np.ndarray, as_json: bool, shower: Shower,
+    prepared: list[Prepared] | None = None,
+) -> None:  # fmt: skip
+    """One forward pass over uint8 images (n, rows, cols) named ``names``; a line each.
+
+    ``prepared``: how image files were read (an IDX file's rows have none). A blank one
+    still gets its line (pipelines count lines), and a warning naming the file on
+    stderr; ``shower`` draws its stages (an IDX row: its input alone).
+    """
     import json
 
-    from nnbp.image import to_text
-
     p = model.predict_proba(pixels)
-    for i, record in enumerate(model.predictions(names, p)):
-        if show:
-            click.echo(f"{names[i]}:\n{to_text(pixels[i])}", err=True)
+    blank = [q.blank for q in prepared] if prepared else None
+    for i, record in enumerate(model.predictions(names, p, blank)):
+        if shower.wanted and prepared:
+            shower.show(names[i], prepared[i].stages, prepared[i].inverted)
+        elif shower.wanted:
+            shower.show(names[i], {"input": pixels[i]})
+        if "warning" in record:
+            click.echo(f"Warning: {names[i]}: {record['warning']}", err=True)
         if as_json:
             click.echo(json.dumps(record))
         else:
@@ -77,21 +134,35 @@ def emit(model: Model, names: list[str], pixels: np.ndarray, as_json: bool, show
 @click.option(
     "-0", "--null", is_flag=True, help="Paths on stdin are separated by NUL (find -print0)."
 )
-@click.option("--show", is_flag=True, help="Draw the 28x28 input the network sees, on stderr.")
+@click.option(
+    "--show", is_flag=True,
+    help="Draw each stage of the preparation (page, background removed, ink mask, kept,"
+    " the input the network sees) as text, on stderr.",
+)  # fmt: skip
+@click.option(
+    "--show-dir", type=click.Path(file_okay=False, path_type=Path), metavar="DIR",
+    help="Save a picture of each image's stages, side by side, as DIR/NAME.png.",
+)  # fmt: skip
 @click.pass_context
 def predict(
     ctx: click.Context, images: tuple[str, ...], target: Path | None, idx_file: Path | None,
-    invert: bool | None, as_json: bool, null: bool, show: bool,
+    invert: bool | None, as_json: bool, null: bool, show: bool, show_dir: Path | None,
 ) -> None:  # fmt: skip
     """Classify images: one line per image, PATH<TAB>LABEL<TAB>CONFIDENCE.
 
     IMAGE is any file Pillow reads (PNG, JPEG, BMP, GIF, PGM, TIFF ...), of any size and
-    colour; it is prepared the way MNIST's digits were (grayscale, light ink on dark,
-    cropped, scaled to 20 px, centred by mass in 28x28). `-` reads paths from stdin, one
-    per line (NUL-separated with -0). An image that cannot be read is reported on stderr
-    and the others are still predicted; the exit code is then 1. For datasets with named
-    classes (e.g. Fashion-MNIST) the name is a fourth column. --json prints JSON Lines.
+    colour; it is prepared the way the network's training images were (the weights
+    file's preparation): MNIST's digits (grayscale, light ink on dark, cropped, scaled to
+    20 px, centred by mass in 28x28) or Fashion-MNIST's products (trimmed, fitted to
+    28x28). A photographed page is cleaned first (uneven light, shadows, ruled lines, a
+    box, dust: needs `pip install 'nnbp[photos]'`). `-` reads paths from stdin, one per
+    line (NUL-separated with -0). An image that cannot be read is reported on stderr and
+    the others are still predicted; the exit code is then 1. An image with no ink still
+    gets its line, and a warning on stderr. For datasets with named classes (e.g.
+    Fashion-MNIST) the name is a fourth column. --json prints JSON Lines.
     """
+    import numpy as np
+
     import nnbp
     from nnbp.errors import ExitCode, UsageError
 
@@ -100,20 +171,35 @@ def predict(
     model = nnbp.load(target)
     if target is None:
         click.echo(f"using {model.describe()}", err=True)
+    shower = Shower(show, show_dir)
+    if show_dir is not None:
+        _make_directory(show_dir)
     if idx_file is not None:
         pixels = model.read_idx_images(idx_file)
         for start in range(0, len(pixels), IDX_CHUNK):
             block = pixels[start : start + IDX_CHUNK]
-            emit(
-                model, [f"{idx_file}:{start + i}" for i in range(len(block))], block, as_json, show
-            )
+            names = [f"{idx_file}:{start + i}" for i in range(len(block))]
+            emit(model, names, block, as_json, shower)
     failed = 0
     for chunk in chunks(image_sources(images, null), FILE_CHUNK):
-        good, pixels, errors = model.read_images_skipping(chunk, invert=invert)
+        good, prepared, errors = model.read_images_skipping(
+            chunk, invert=invert, stages=shower.wanted
+        )
         for error in errors:
             click.echo(f"Error: {error}", err=True)
         failed += len(errors)
         if good:
-            emit(model, good, pixels, as_json, show)
+            pixels = np.stack([p.image for p in prepared])
+            emit(model, good, pixels, as_json, shower, prepared)
     if failed:
         ctx.exit(ExitCode.ERROR)
+
+
+def _make_directory(path: Path) -> None:
+    """Create --show-dir (and its parents) if needed; RunError naming it otherwise."""
+    from nnbp.errors import RunError
+
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        raise RunError(f"{path}: cannot create the directory ({e.strerror or e})") from None
