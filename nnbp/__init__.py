@@ -36,7 +36,7 @@ _HOMES = {
     "Model": "nnbp.model",
     "Network": "nnbp.network",
     "NnbpError": "nnbp.errors",
-    "Report": "nnbp.model",
+    "Report": "nnbp.metrics",
     "Run": "nnbp.training",
     "load": "nnbp.model",
     "train": "nnbp.training",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,27 @@ from nnbp.errors import RunError
 # The keys of a metrics.jsonl line that hold numbers (or null), and those of its trace.
 LOG_NUMBERS = ("train_cost", "train_accuracy", "validation_accuracy", "test_accuracy", "eta")
 TRACE_KEYS = ("layer", "delta_norm", "mean_sigma_prime", "saturated", "grad_w_norm", "grad_b_norm")
+
+
+@dataclass(frozen=True)
+class Report:
+    """How well a model does on labelled images: what ``nnbp evaluate`` shows."""
+
+    accuracy: float  # share of images whose most active output is the label
+    cost: float  # mean of the model's cost function over the images
+    n: int
+    confusion: np.ndarray  # (k, k) counts: row = true class, column = predicted class
+    per_class: list[dict[str, Any]]  # class, name, precision, recall, f1, support
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain JSON-able data: what ``nnbp evaluate --json`` prints."""
+        return {
+            "accuracy": self.accuracy,
+            "cost": self.cost,
+            "n": self.n,
+            "confusion": self.confusion.tolist(),
+            "per_class": self.per_class,
+        }
 
 
 def one_hot(labels: np.ndarray, n_classes: int, dtype: np.dtype | type) -> np.ndarray:

@@ -22,6 +22,8 @@ import numpy as np
 from nnbp import metrics, model_file, runs
 from nnbp.errors import DataError, ImageError, NnbpError, UsageError
 from nnbp.inputs import scale_images
+from nnbp.metrics import Report
+from nnbp.model_data import LabelledData
 from nnbp.network import Network
 
 if TYPE_CHECKING:
@@ -32,28 +34,7 @@ NO_INK = "no ink found"  # the warning of a blank image, in predict's output and
 
 
 @dataclass(frozen=True)
-class Report:
-    """How well a model does on labelled images: what ``nnbp evaluate`` shows."""
-
-    accuracy: float  # share of images whose most active output is the label
-    cost: float  # mean of the model's cost function over the images
-    n: int
-    confusion: np.ndarray  # (k, k) counts: row = true class, column = predicted class
-    per_class: list[dict[str, Any]]  # class, name, precision, recall, f1, support
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain JSON-able data: what ``nnbp evaluate --json`` prints."""
-        return {
-            "accuracy": self.accuracy,
-            "cost": self.cost,
-            "n": self.n,
-            "confusion": self.confusion.tolist(),
-            "per_class": self.per_class,
-        }
-
-
-@dataclass(frozen=True)
-class Model:
+class Model(LabelledData):
     """A trained network and its metadata (see model_file.py for what the metadata holds)."""
 
     network: Network
@@ -303,50 +284,6 @@ class Model:
         """The n wrongly classified images with the most confidence on the wrong class."""
         probabilities = self.predict_proba(images)
         return metrics.confident_errors(probabilities, np.asarray(labels), n)
-
-    def test_files(self) -> tuple[Path, Path]:
-        """(images, labels): the test set's IDX files named in the run's config.yaml."""
-        from nnbp import config, data
-
-        if self.run_dir is None:
-            raise UsageError(
-                f"{self.weights_file}: no config.yaml beside the weights file to name the test"
-                " data; give the images and labels"
-            )
-        paths = data.data_paths(config.load(self.run_dir / runs.CONFIG_FILE))
-        return paths["test_images"], paths["test_labels"]
-
-    def test_data(self) -> tuple[np.ndarray, np.ndarray, Path]:
-        """(images, labels, images file) of the test set named in the run's config.yaml."""
-        images, labels = self.test_files()
-        return (*self.read_labelled(images, labels), images)
-
-    def read_labelled(self, images: Path, labels: Path) -> tuple[np.ndarray, np.ndarray]:
-        """An IDX pair of images and labels, checked to fit this model."""
-        from nnbp import idx
-
-        pixels, targets = idx.read_pair(images, labels, num_classes=self.sizes[-1])
-        rows, cols = pixels.shape[1:]  # an IDX images file is (n, rows, cols)
-        if rows * cols != self.sizes[0]:
-            raise DataError(
-                f"{images}: {rows}x{cols} images ({rows * cols} inputs), but the network"
-                f" takes {self.sizes[0]} inputs"
-            )
-        self.check_images(pixels, str(images))
-        return pixels, targets
-
-    def read_idx_images(self, path: str | os.PathLike) -> np.ndarray:
-        """uint8 (n, rows, cols): every image of an IDX images file, checked to fit this model."""
-        from nnbp import idx
-
-        pixels = idx.read_images(path)
-        if pixels.shape[1:] != self.input_shape:
-            rows, cols = self.input_shape
-            raise DataError(
-                f"{os.fspath(path)}: images are {pixels.shape[1]}x{pixels.shape[2]}, the network"
-                f" takes {rows}x{cols}"
-            )
-        return pixels
 
 
 def _stack(images: list[np.ndarray], model: Model) -> np.ndarray:
