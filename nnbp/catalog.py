@@ -7,7 +7,6 @@ files cannot be read is listed as broken, with the reason, and the listing goes 
 
 from __future__ import annotations
 
-import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -33,25 +32,13 @@ def find(root: Path) -> list[Path]:
     return sorted(found)
 
 
-def flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{"training": {"eta": 3.0}} -> {"training.eta": 3.0}; lists for tuples."""
-    out: dict[str, Any] = {}
-    for key, value in d.items():
-        if isinstance(value, dict):
-            out.update(flat(value, f"{prefix}{key}."))
-        else:
-            out[prefix + key] = list(value) if isinstance(value, tuple) else value
-    return out
-
-
 # Where a run was made, not how: a run's data.dir is its absolute data directory.
 _NOT_SETTINGS = ("name", "data.dir")
 
 
 def changed_keys(cfg: Config) -> dict[str, Any]:
     """The config keys whose value differs from nnbp's default (name and data.dir aside)."""
-    defaults = flat(dataclasses.asdict(Config()))
-    mine = flat(cfg.to_dict())
+    defaults, mine = Config().flat(), cfg.flat()
     return {k: v for k, v in mine.items() if k not in _NOT_SETTINGS and v != defaults.get(k)}
 
 
@@ -123,8 +110,8 @@ def diff(a: Path, b: Path) -> dict[str, Any]:
     for s in (sa, sb):
         if s["status"] == "broken":
             raise RunError(s["reason"])
-    ca = flat(Config.from_yaml(a / runs.CONFIG_FILE).to_dict())
-    cb = flat(Config.from_yaml(b / runs.CONFIG_FILE).to_dict())
+    ca = Config.from_yaml(a / runs.CONFIG_FILE).flat()
+    cb = Config.from_yaml(b / runs.CONFIG_FILE).flat()
     keys = [k for k in ca if k not in _NOT_SETTINGS and ca[k] != cb.get(k)]
     results = ("status", "epochs", "kept_epoch", "validation_accuracy", "test_accuracy", "seconds")
     return {

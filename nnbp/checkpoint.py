@@ -135,24 +135,13 @@ def _check_changes(old: Config, new: Config, run: Path, ckpt: Checkpoint) -> Non
     if old.digest() != ckpt.config_sha256:
         raise RunError(f"{run}: config.yaml is not the config the checkpoint was made with")
     # Runs from before data paths were stored absolute: the same files, spelled relatively.
-    before, after = _flat(old.with_absolute_paths().to_dict()), _flat(new.to_dict())
+    before, after = old.with_absolute_paths().flat(), new.flat()
     for key in after:
         if after[key] != before.get(key) and key not in RESUMABLE_KEYS:
             raise RunError(
                 f"{run}: {key} cannot change when a run is resumed (it was"
                 f" {before.get(key)!r}); only {', '.join(RESUMABLE_KEYS)} can"
             )
-
-
-def _flat(d: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """{"training": {"eta": 3.0}} -> {"training.eta": 3.0}."""
-    out: dict[str, Any] = {}
-    for key, value in d.items():
-        if isinstance(value, dict) and not prefix:
-            out.update(_flat(value, f"{key}."))
-        else:
-            out[prefix + key] = value
-    return out
 
 
 def restore(

@@ -111,6 +111,16 @@ class Config:
         ``{"training.eta": 0.5}``) applied and checked like the rest."""
         return build(self.to_dict(), overrides, default_name=self.name)
 
+    def flat(self) -> dict[str, Any]:
+        """Every key by its path: {"name": ..., "training.eta": 3.0, ...} (lists, not tuples)."""
+        out: dict[str, Any] = {}
+        for key, value in self.to_dict().items():
+            if isinstance(value, dict):
+                out.update({f"{key}.{k}": v for k, v in value.items()})
+            else:
+                out[key] = value
+        return out
+
     def with_absolute_paths(self) -> Config:
         """This config with its data paths (``data.dir``, explicit IDX files) absolute,
         so that a run's config.yaml finds its data from any working directory."""

@@ -113,8 +113,8 @@ def train(
     cfg = config.load(cfg_file, overrides)
     if out is None:
         out = runs.default_dir(cfg.name)
-        if not (resume or overwrite) and runs.next_free(out) != out:
-            free = runs.next_free(out)
+        free = out if resume or overwrite else runs.next_free(out)
+        if free != out:
             if not quiet:
                 click.echo(f"{out} holds a finished run; this one trains into {free}", err=True)
             out = free

@@ -16,9 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import yaml
 
 from nnbp import metrics, runs
+from nnbp.config import read_yaml
 from nnbp.errors import NnbpError, RequestError, UsageError
 from nnbp.model import Model
 
@@ -190,9 +190,9 @@ def _metrics(run: Path) -> tuple[list[dict[str, Any]], str | None]:
 def _config(run: Path) -> dict[str, Any] | None:
     """The run's resolved config.yaml as a dict; None when it is missing or unreadable."""
     path = _inside(run, runs.CONFIG_FILE)
-    try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path else None
-    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+    try:  # nnbp's own reading: size-capped, YAML 1.2 numbers, one error class
+        raw = read_yaml(path, "config") if path else None
+    except NnbpError:
         return None
     return raw if isinstance(raw, dict) else None
 

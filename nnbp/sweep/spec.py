@@ -268,9 +268,15 @@ def _parse(raw: dict[str, Any], base_dir: Path, overrides: dict[str, Any]) -> Sp
     return spec
 
 
+def _closest(word: str, valid: Any) -> str | None:
+    """The valid word closest to a misspelt ``word``, if any is close."""
+    guess = difflib.get_close_matches(word, list(valid), n=1, cutoff=0.6)
+    return guess[0] if guess else None
+
+
 def _unknown(key: str, valid: Any, prefix: str = "") -> ConfigError:
-    guess = difflib.get_close_matches(key, list(valid), n=1, cutoff=0.6)
-    hint = f"; did you mean '{prefix}{guess[0]}'?" if guess else ""
+    guess = _closest(key, valid)
+    hint = f"; did you mean '{prefix}{guess}'?" if guess else ""
     return ConfigError(f"{prefix}{key}: unknown key{hint} (see `nnbp sweep keys`)", prefix + key)
 
 
@@ -330,9 +336,8 @@ def _check_value(base: Config, where: str, key: str, value: Any) -> None:
 
 def _check_key(where: str, key: str) -> None:
     if key not in key_paths() or key == "name":
-        valid = [k for k in key_paths() if k != "name"]
-        guess = difflib.get_close_matches(key, valid, n=1, cutoff=0.6)
-        hint = f"; did you mean '{guess[0]}'?" if guess else " (see `nnbp config keys`)"
+        guess = _closest(key, [k for k in key_paths() if k != "name"])
+        hint = f"; did you mean '{guess}'?" if guess else " (see `nnbp config keys`)"
         raise ConfigError(f"{where}: not a config key{hint}", where)
 
 
@@ -390,8 +395,8 @@ def _is_number(v: Any) -> bool:
 
 def _metric(value: Any, base: Config) -> str:
     if not isinstance(value, str) or value not in METRIC_KEYS:
-        guess = difflib.get_close_matches(str(value), METRIC_KEYS, n=1, cutoff=0.6)
-        hint = f"did you mean '{guess[0]}'?" if guess else f"one of {', '.join(METRIC_KEYS)}"
+        guess = _closest(str(value), METRIC_KEYS)
+        hint = f"did you mean '{guess}'?" if guess else f"one of {', '.join(METRIC_KEYS)}"
         raise ConfigError(f"metric: {value!r} is not a metrics.jsonl key; {hint}", "metric")
     if value.startswith("test_"):
         raise ConfigError(

@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from nnbp import __version__, data
+from nnbp import __version__, data, provenance
 from nnbp.config import Config
 from nnbp.errors import SweepError, UsageError
 from nnbp.sweep import spec as spec_mod
@@ -32,8 +32,7 @@ def data_checksums(cfg: Config) -> dict[str, str]:
     out = {}
     for role, path in sorted(data.data_paths(cfg).items()):
         try:
-            with open(path, "rb") as f:
-                out[role] = hashlib.file_digest(f, "sha256").hexdigest()
+            out[role] = provenance.sha256(path)
         except OSError as e:
             raise SweepError(f"{path}: cannot read the data file ({e.strerror or e})") from None
     return out
