@@ -27,13 +27,13 @@ from nnbp import runs
 from nnbp.atomic import atomic_write_npz
 from nnbp.config import Config
 from nnbp.errors import RunError
-from nnbp.fit import TrainState, restart_rules
 from nnbp.network import Network
+from nnbp.schedule import TrainState, restart_rules
 from nnbp.sgd import SGD
 
 FORMAT = "nnbp-checkpoint"
 FORMAT_VERSION = 1
-_STATE_FIELDS = [f.name for f in fields(TrainState) if f.name != "best_params"]
+_STATE_FIELDS = [f.name for f in fields(TrainState) if f.name not in ("best_params", "last")]
 
 
 @dataclass

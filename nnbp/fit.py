@@ -10,7 +10,8 @@ from __future__ import annotations
 import functools
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -21,21 +22,12 @@ from nnbp.data import Split, Splits
 from nnbp.introspect import layer_stats
 from nnbp.metrics import one_hot
 from nnbp.network import FEEDFORWARD_BATCH, Network
+from nnbp.schedule import ON_EPOCH, TrainState, track_best
 from nnbp.sections import TrainingConfig
 from nnbp.sgd import SGD, Augment, StopFlag, background_augmentation, blas_threads
 
 # training.trace measures the layers on this many (fixed, first) training examples.
 TRACE_EXAMPLES = 1000
-
-# Why training ended before its last epoch (TrainState.stop_reason).
-EARLY_STOPPING = "early_stopping"  # no better validation accuracy for N epochs
-ETA_FLOOR = "eta"  # eta was halved max_halvings times
-ON_EPOCH = "on_epoch"  # the on_epoch callback asked to stop
-STOP_REASONS = {
-    EARLY_STOPPING: "no better validation accuracy",
-    ETA_FLOOR: "eta fell to its floor",
-    ON_EPOCH: "the on_epoch callback asked to stop",
-}
 
 # The numbers every metrics.jsonl row holds besides its "epoch" (and "trace" when traced).
 METRIC_KEYS = (
@@ -65,18 +57,39 @@ def evaluate(net: Network, split: Split, batch: int = FEEDFORWARD_BATCH) -> Eval
 
 
 @dataclass
-class TrainState:
-    """Where training stands after an epoch: what a checkpoint must hold to resume."""
+class EpochEnd:
+    """An epoch as it stood when its SGD pass ended: what its metrics row and checkpoint
+    describe, kept apart from the network, which may already be training the next epoch.
 
-    epoch: int = 0
-    eta: float = 0.0
-    halvings: int = 0
-    best_accuracy: float = -1.0
-    best_epoch: int = 0
-    since_improvement: int = 0
-    best_params: list[np.ndarray] | None = None
-    history: list[dict[str, Any]] = field(default_factory=list)
-    stop_reason: str = ""  # a key of STOP_REASONS when training ended early, else ""
+    net: a copy of the network; velocity: copies of the optimiser's momentum per layer,
+    or None; rng_state: the Generator's bit-generator state; eta: the learning rate the
+    epoch used; t0, t1: perf_counter() at the start and end of its SGD pass.
+    """
+
+    epoch: int
+    net: Network
+    velocity: list[np.ndarray] | None
+    rng_state: dict[str, Any]
+    eta: float
+    t0: float
+    t1: float
+
+    @classmethod
+    def take(
+        cls, epoch: int, net: Network, optimizer: SGD, rng: np.random.Generator, t0: float
+    ) -> EpochEnd:
+        t1, velocity = time.perf_counter(), optimizer.velocity
+        return cls(
+            epoch, net.copy(), None if velocity is None else [v.copy() for v in velocity],
+            rng.bit_generator.state, optimizer.eta, t0, t1,
+        )  # fmt: skip
+
+    def restore(self, net: Network, optimizer: SGD, rng: np.random.Generator) -> None:
+        """Put the network, momentum and generator back as they were at this epoch's end."""
+        np.copyto(net.flat, self.net.flat)
+        for v, saved in zip(optimizer.velocity or [], self.velocity or [], strict=True):
+            np.copyto(v, saved)
+        rng.bit_generator.state = self.rng_state
 
 
 def fit(
@@ -91,14 +104,21 @@ def fit(
     state: TrainState | None = None,
     optimizer: SGD | None = None,
     stop: StopFlag | None = None,
+    overlap: bool | None = None,
 ) -> TrainState:
     """Train ``net`` in place for up to ``settings.epochs`` epochs; return the final state.
 
-    ``on_epoch(row)`` gets each epoch's metrics (``_epoch_row``); a true return value
+    ``on_epoch(row)`` gets each epoch's metrics row (``_Loop.finish``); a true return value
     ends training there. ``on_batches(epoch, done, total)`` reports progress. With a
     validation split the best epoch is tracked and the eta schedule and early stopping
     apply (``_track_best``). Training resumes from ``state`` (and ``optimizer``) when
-    given; a ``stop`` request returns mid-epoch with the state of the last complete one.
+    given; a ``stop`` request returns with the state of the last complete epoch.
+
+    With ``overlap`` (the default when the steps use one BLAS thread, leaving a core
+    free) epoch k is evaluated on a second thread while epoch k + 1 trains. Epoch k + 1
+    starts with the eta in force; when epoch k's result changes that eta or ends
+    training, the epoch is undone and, if training goes on, trained again, so the rows,
+    the schedule and the weights are those of evaluating in line.
     """
     s = settings
     state = state or TrainState(eta=s.eta)
@@ -106,93 +126,133 @@ def fit(
         net, eta=state.eta, n_train=len(splits.train), lmbda=s.lmbda,
         regularization=s.regularization, momentum=s.momentum,
     )  # fmt: skip
-    y = one_hot(splits.train.labels, net.sizes[-1], net.dtype)
     threads = blas_threads(net.sizes, s.mini_batch_size, s.blas_threads)
-    background = background_augmentation(net.sizes, s.mini_batch_size, s.blas_threads)
-    while state.epoch < s.epochs and not state.stop_reason:
-        t0 = time.perf_counter()
-        progress = None
-        if on_batches is not None:
-            progress = functools.partial(on_batches, state.epoch + 1)
-        optimizer.eta = state.eta
-        with threadpool_limits(limits=threads, user_api="blas"):
-            complete = optimizer.epoch(
-                splits.train.x_ones, y, s.mini_batch_size, rng, on_batches=progress,
-                augment=augment, stop=stop, background=background,
-            )  # fmt: skip
-        if not complete:
-            break
-        row = _epoch_row(net, splits, s, optimizer, state, y, t0)
-        state.epoch += 1
-        state.history.append(row)
-        if splits.validation is not None:
-            _track_best(state, s, net, row["validation_accuracy"])
-        if on_epoch is not None and on_epoch(row) and not state.stop_reason:
-            state.stop_reason = ON_EPOCH
+    overlap = threads == 1 if overlap is None else overlap
+    # Evaluation runs under the steps' thread count too: a matrix product's rounding
+    # depends on its thread count, and the rows must not depend on where they are made.
+    with (
+        threadpool_limits(limits=threads, user_api="blas"),
+        ThreadPoolExecutor(1, thread_name_prefix="nnbp-evaluate") as pool,
+    ):
+        loop = _Loop(net, splits, s, optimizer, state, rng, on_epoch, pool if overlap else None)
+        loop.run(on_batches, augment, stop)
     return state
 
 
-def _epoch_row(
-    net: Network, splits: Splits, s: TrainingConfig, optimizer: SGD, state: TrainState,
-    y: np.ndarray, t0: float,
-) -> dict[str, Any]:  # fmt: skip
-    """The metrics of the epoch just trained: one line of metrics.jsonl.
+class _Loop:
+    """The epochs of one ``fit``: each trained, then finished (evaluated, the schedule
+    applied, ``on_epoch`` called) in line or, with a ``pool``, while the next one trains."""
 
-    The training cost (data and regularisation parts) and accuracy, the validation
-    accuracy (None without a validation split), the test accuracy, the eta in force,
-    ``train_seconds`` (the SGD pass alone) and ``seconds`` (the whole epoch); ``trace``
-    with ``training.trace``.
-    """
-    t1 = time.perf_counter()
-    train = evaluate(net, splits.train)
-    validation = evaluate(net, splits.validation) if splits.validation else None
-    test = evaluate(net, splits.test)
-    reg = optimizer.regularization_cost()
-    trace = None
-    if s.trace:
-        sample = slice(0, TRACE_EXAMPLES)
-        trace = layer_stats(net, splits.train.x[sample], y[sample])
-    row = {
-        "epoch": state.epoch + 1,
-        "train_cost": train.cost + reg,
-        "train_cost_data": train.cost,
-        "train_cost_regularization": reg,
-        "train_accuracy": train.accuracy,
-        "validation_accuracy": validation.accuracy if validation else None,
-        "test_accuracy": test.accuracy,
-        "eta": state.eta,
-        "train_seconds": t1 - t0,
-        "seconds": time.perf_counter() - t0,
-    }
-    if trace is not None:
-        row["trace"] = trace
-    return row
+    def __init__(
+        self, net: Network, splits: Splits, s: TrainingConfig, optimizer: SGD,
+        state: TrainState, rng: np.random.Generator,
+        on_epoch: Callable[[dict[str, Any]], Any] | None, pool: ThreadPoolExecutor | None,
+    ) -> None:  # fmt: skip
+        self.net, self.splits, self.s, self.optimizer = net, splits, s, optimizer
+        self.state, self.rng, self.on_epoch, self.pool = state, rng, on_epoch, pool
+        self.y = one_hot(splits.train.labels, net.sizes[-1], net.dtype)
+        self.background = background_augmentation(net.sizes, s.mini_batch_size, s.blas_threads)
+        self.pending: tuple[EpochEnd, Future] | None = None  # trained, not yet finished
 
+    def run(
+        self, on_batches: Callable[..., None] | None, augment: Augment | None,
+        stop: StopFlag | None,
+    ) -> None:  # fmt: skip
+        state = self.state
+        while not state.stop_reason:
+            if state.epoch + (self.pending is not None) < self.s.epochs:
+                if not self.train(on_batches, augment, stop):
+                    return
+            elif self.pending is not None:
+                self.finish(None)
+            else:
+                return
 
-def _track_best(state: TrainState, s: TrainingConfig, net: Network, accuracy: float) -> None:
-    """Best-epoch bookkeeping, the eta schedule and early stopping, after one epoch."""
-    if accuracy > state.best_accuracy:
-        state.best_accuracy = accuracy
-        state.best_epoch = state.epoch
-        state.since_improvement = 0
-        state.best_params = [p.copy() for p in net.params]
-        return
-    state.since_improvement += 1
-    if s.early_stopping and state.since_improvement >= s.early_stopping:
-        state.stop_reason = EARLY_STOPPING
-    elif s.halve_eta_after and state.since_improvement >= s.halve_eta_after:
-        state.halvings += 1
-        state.eta /= 2
-        state.since_improvement = 0
-        if state.halvings >= s.max_halvings:
-            state.stop_reason = ETA_FLOOR
+    def train(
+        self, on_batches: Callable[..., None] | None, augment: Augment | None,
+        stop: StopFlag | None,
+    ) -> bool:  # fmt: skip
+        """Train the next epoch and start finishing it; False when ``stop`` ended it."""
+        t0 = time.perf_counter()
+        epoch = self.state.epoch + 1 + (self.pending is not None)
+        self.optimizer.eta = self.state.eta
+        superseded = False
 
+        def between() -> bool:  # has the previous epoch's result undone this one?
+            nonlocal superseded
+            if self.pending is not None and self.pending[1].done():
+                superseded = self.finish(t0)
+            return superseded
 
-def restart_rules(state: TrainState, s: TrainingConfig) -> None:
-    """Re-decide whether training has ended, for a run resumed under changed stopping
-    rules (``training.epochs`` itself is looked at by ``fit``)."""
-    state.stop_reason = ""
-    if s.early_stopping and state.since_improvement >= s.early_stopping:
-        state.stop_reason = EARLY_STOPPING
-    elif s.halve_eta_after and state.halvings >= s.max_halvings:
-        state.stop_reason = ETA_FLOOR
+        complete = self.optimizer.epoch(
+            self.splits.train.x_ones, self.y, self.s.mini_batch_size, self.rng,
+            on_batches=None if on_batches is None else functools.partial(on_batches, epoch),
+            augment=augment, stop=stop, background=self.background,
+            between=between if self.pool is not None else None,
+        )  # fmt: skip
+        if self.pending is not None:  # trained before the previous epoch was evaluated
+            superseded = self.finish(t0) or superseded
+        if superseded:  # trained with an eta, or past an end, that epoch's result undid
+            self.state.last.restore(self.net, self.optimizer, self.rng)
+            return not (stop is not None and stop.requested)
+        if not complete:
+            return False
+        end = EpochEnd.take(epoch, self.net, self.optimizer, self.rng, t0)
+        self.pending = (end, Future())
+        if self.pool is not None:
+            self.pending = (end, self.pool.submit(self.measure, end.net))
+        else:
+            self.pending[1].set_result(self.measure(end.net))
+            self.finish(None)
+        return True
+
+    def measure(self, net: Network) -> dict[str, Any]:
+        """The numbers of a metrics row that come from the weights ``net``: the training
+        cost (data and regularisation parts) and accuracy, the validation accuracy (None
+        without a validation split), the test accuracy; ``trace`` with ``training.trace``."""
+        splits = self.splits
+        train = evaluate(net, splits.train)
+        validation = evaluate(net, splits.validation) if splits.validation else None
+        test = evaluate(net, splits.test)
+        reg = self.optimizer.regularization.cost(net.w)
+        numbers: dict[str, Any] = {
+            "train_cost": train.cost + reg,
+            "train_cost_data": train.cost,
+            "train_cost_regularization": reg,
+            "train_accuracy": train.accuracy,
+            "validation_accuracy": validation.accuracy if validation else None,
+            "test_accuracy": test.accuracy,
+        }
+        if self.s.trace:
+            sample = slice(0, TRACE_EXAMPLES)
+            numbers["trace"] = layer_stats(net, splits.train.x[sample], self.y[sample])
+        return numbers
+
+    def finish(self, next_start: float | None) -> bool:
+        """The pending epoch's row, best-epoch bookkeeping and ``on_epoch``; True when its
+        result changes the epoch after it (another eta, or an end to training).
+
+        The row's ``seconds`` runs from the start of the epoch's SGD pass to that of the
+        next (``next_start``), or to now when none follows: summed, the rows give the
+        wall time of training.
+        """
+        end, future = self.pending
+        self.pending = None
+        numbers = future.result()
+        trace = numbers.pop("trace", None)
+        row = {"epoch": end.epoch, **numbers, "eta": end.eta, "train_seconds": end.t1 - end.t0}
+        state = self.state
+        state.epoch, state.last = end.epoch, end
+        state.history.append(row)
+        if self.splits.validation is not None:
+            track_best(state, self.s, end.net, row["validation_accuracy"])
+        changed = state.eta != end.eta or bool(state.stop_reason)
+        if next_start is None or changed:
+            next_start = time.perf_counter()
+        row["seconds"] = next_start - end.t0
+        if trace is not None:
+            row["trace"] = trace
+        if self.on_epoch is not None and self.on_epoch(row) and not state.stop_reason:
+            state.stop_reason = ON_EPOCH
+            changed = True
+        return changed

@@ -184,6 +184,7 @@ class SGD:
         augment: Augment | None = None,
         stop: StopFlag | None = None,
         background: bool = False,
+        between: Callable[[], bool] | None = None,
     ) -> bool:
         """One epoch: shuffle the rows of x_ones with ``rng``, then one step per mini-batch.
 
@@ -192,13 +193,14 @@ class SGD:
         mini-batches are consecutive slices of one permutation), augmented if asked, and
         each mini-batch goes whole to ``step``: the only Python loop is over mini-batches.
         The last mini-batch is smaller when m does not divide n. ``on_batches(done,
-        total)`` is called about a hundred times, and ``stop`` looked at as often; returns
-        False when a stop was requested before the epoch's end. With ``background`` (and
+        total)`` is called about a hundred times, and ``stop`` looked at as often, as is
+        ``between()``, whose true return also ends the epoch; returns False when the epoch
+        ended early. With ``background`` (and
         ``augment``) each chunk is augmented on a worker thread while the previous one
         trains; the results are the same.
         """
         return _Epoch(self, x_ones, y, mini_batch_size, augment, background).run(
-            rng, on_batches, stop
+            rng, on_batches, stop, between
         )
 
 
@@ -247,7 +249,7 @@ class _Epoch:
 
     def run(
         self, rng: np.random.Generator, on_batches: Callable[[int, int], None] | None,
-        stop: StopFlag | None,
+        stop: StopFlag | None, between: Callable[[], bool] | None,
     ) -> bool:  # fmt: skip
         order = rng.permutation(len(self.x_ones))
         step, done = self.opt.step, 0
@@ -274,7 +276,7 @@ class _Epoch:
                     self.full[i % len(self.buffers)] if c == self.rows_max else self.batches(i, c)
                 )
                 for lo in range(0, len(batches), group):
-                    if stop is not None and stop.requested:
+                    if (stop is not None and stop.requested) or (between and between()):
                         return False
                     part = batches[lo : lo + group]
                     for xb, yb in part:

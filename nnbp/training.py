@@ -26,9 +26,10 @@ from nnbp import checkpoint, data, model_file, provenance, runs
 from nnbp.config import Config
 from nnbp.data import Splits
 from nnbp.errors import Diverged, Interrupted, UsageError
-from nnbp.fit import TrainState, fit
+from nnbp.fit import fit
 from nnbp.model import Model
 from nnbp.network import Network
+from nnbp.schedule import TrainState
 from nnbp.sgd import SGD, Augment, StopFlag
 
 ConfigLike = Config | Mapping[str, Any] | str | os.PathLike
@@ -45,7 +46,7 @@ class Run:
     kept_epoch: int  # the epoch whose weights weights.npz holds
     test_accuracy: float
     validation_accuracy: float | None
-    stop_reason: str  # why training ended before its last epoch (fit.STOP_REASONS), or ""
+    stop_reason: str  # why training ended before its last epoch (schedule.STOP_REASONS), or ""
 
     @property
     def metrics(self) -> list[dict[str, Any]]:
@@ -216,18 +217,28 @@ class _RunWriter:
         return self.state.epoch
 
     def save_checkpoint(self, finished: bool = False) -> None:
-        velocity = self.optimizer.velocity
+        """The checkpoint of the last finished epoch (its copies, when fit keeps them while
+        the next epoch trains; else the network, momentum and generator themselves)."""
+        last = self.state.last
+        if last is not None:
+            params, velocity, rng_state = last.net.params, last.velocity, last.rng_state
+        else:
+            params, velocity = self.net.params, self.optimizer.velocity
+            rng_state = self.rng.bit_generator.state
         checkpoint.save(
             self.run / runs.CHECKPOINT_FILE,
             checkpoint.Checkpoint(
-                [p.copy() for p in self.net.params], [v.copy() for v in velocity or []] or None,
-                self.state, self.rng.bit_generator.state, self.cfg.digest(), finished,
+                [p.copy() for p in params], [v.copy() for v in velocity or []] or None,
+                self.state, rng_state, self.cfg.digest(), finished,
             ),
         )  # fmt: skip
 
     def save_weights(self) -> None:
         kept = self.kept_epoch()
-        params = self.net.params if kept == self.state.epoch else self.state.best_params
+        if kept != self.state.epoch:
+            params = self.state.best_params
+        else:
+            params = self.state.last.net.params if self.state.last else self.net.params
         kept_net = Network([p[:, :-1] for p in params], [p[:, -1] for p in params], self.net.cost)
         model_file.save(
             self.run / runs.WEIGHTS_FILE, kept_net, input_shape=self.splits.image_shape,

@@ -9,9 +9,10 @@ import pytest
 from nnbp import config, data
 from nnbp.config import TrainingConfig
 from nnbp.data import Split
-from nnbp.fit import METRIC_KEYS, ON_EPOCH, STOP_REASONS, TrainState, _track_best, evaluate, fit
+from nnbp.fit import METRIC_KEYS, evaluate, fit
 from nnbp.metrics import one_hot
 from nnbp.network import Network
+from nnbp.schedule import ON_EPOCH, STOP_REASONS, TrainState, track_best
 from nnbp.sgd import StopFlag
 
 
@@ -40,7 +41,7 @@ def _scripted(settings: TrainingConfig, accuracies: list[float]) -> TrainState:
         if state.stop_reason:
             break
         state.epoch += 1
-        _track_best(state, settings, net, accuracy)
+        track_best(state, settings, net, accuracy)
     return state
 
 
@@ -106,21 +107,21 @@ def test_a_true_from_on_epoch_ends_training_after_that_epoch(tiny_config):
     assert state.stop_reason == ON_EPOCH == "on_epoch"
 
 
-def test_a_stop_request_returns_the_last_complete_epoch(tiny_config):
+@pytest.mark.parametrize("overlap", [False, True])
+def test_a_stop_request_returns_the_last_complete_epoch(tiny_config, overlap):
     cfg, splits = _tiny(tiny_config, training={"epochs": 5})
     rng = np.random.default_rng(0)
     net = Network.create(cfg.network.sizes, rng)
     stop = StopFlag()
-    after_epoch_1 = []
 
     def on_batches(epoch, done, total):
         if epoch == 2 and done >= total // 2:
             stop.requested = "SIGINT"
 
-    state = fit(net, splits, cfg.training, rng, on_batches=on_batches, stop=stop,
-                on_epoch=lambda row: after_epoch_1.append(net.flat.copy()))  # fmt: skip
+    state = fit(net, splits, cfg.training, rng, on_batches=on_batches, stop=stop, overlap=overlap)
     assert state.epoch == 1 and len(state.history) == 1 and state.stop_reason == ""
-    assert not np.array_equal(net.flat, after_epoch_1[0])  # epoch 2 was under way
+    assert state.last.epoch == 1  # what a checkpoint now holds: epoch 1's weights
+    assert not np.array_equal(net.flat, state.last.net.flat)  # epoch 2 was under way
 
 
 def test_regularised_momentum_run_reports_both_cost_parts(tiny_config):

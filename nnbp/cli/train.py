@@ -102,7 +102,7 @@ def train(
     """
     from nnbp import config, runs, training
     from nnbp.errors import UsageError
-    from nnbp.fit import STOP_REASONS
+    from nnbp.schedule import STOP_REASONS
 
     if resume and overwrite:
         raise UsageError("--resume and --overwrite exclude each other")

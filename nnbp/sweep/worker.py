@@ -27,7 +27,7 @@ from typing import Any
 
 from nnbp import checkpoint, runs
 from nnbp.errors import ExitCode, Interrupted, NnbpError
-from nnbp.fit import ON_EPOCH
+from nnbp.schedule import ON_EPOCH
 from nnbp.sweep.spec import Spec
 from nnbp.sweep.storage import import_optuna
 
@@ -188,7 +188,7 @@ def suggest(trial: Any, spec: Spec) -> dict[str, Any]:
 
 def train(cfg: Any, run_dir: Path, on_epoch: Any) -> tuple[list[dict], str, int]:
     """Train (or resume, or just read) the trial's run: its metric rows, why it stopped
-    early (fit.STOP_REASONS key, or "") and the epoch its weights.npz holds."""
+    early (schedule.STOP_REASONS key, or "") and the epoch its weights.npz holds."""
     import nnbp
 
     status = runs.status(run_dir)
