@@ -51,8 +51,9 @@ photos: install data
 	$(BIN)/python scripts/photos.py
 
 # Speed against the alternatives (bench/, not part of the tests); writes docs/BENCHMARKS.md.
-# BASELINE: a git revision whose engine is timed beside the checkout's; empty: none.
-BASELINE ?= 0c9a75a
+# About 26 minutes on 2 cores. BASELINE: a git revision whose engine is also timed beside
+# the checkout's (e.g. make bench BASELINE=0c9a75a, about 5 minutes more); empty: none.
+BASELINE ?=
 bench: install data
 	$(BIN)/python -m pip install --quiet -e '.[bench]'
 	$(BIN)/python bench/run.py --baseline '$(BASELINE)'

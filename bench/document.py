@@ -6,28 +6,11 @@ from collections.abc import Callable
 from typing import Any
 
 from method import method
-from render import (
-    engine_table,
-    floor_table,
-    gemm_details,
-    gemm_library_table,
-    kernels,
-    net,
-    paired_table,
-    ratio_table,
-    raw,
-    secs,
-    speed_table,
-    table,
-)
-from report import (
-    cells,
-    engine_summary,
-    evaluate_rates,
-    floors,
-    gemm_libraries,
-    paired_summary,
-)
+from render import floor_table, net, ratio_table, secs, speed_table, table, targets_table
+from render_detail import gemm_details, gemm_library_table, pools_table, raw
+from report import cells, evaluate_rates, floors, gemm_libraries, kernels_ran
+from report_engine import engine_section
+from settings import KERNELS, TARGETS
 
 
 def _not_ok(record: dict) -> str:
@@ -35,8 +18,10 @@ def _not_ok(record: dict) -> str:
     return record.get("status", "n/a") + (f": {record['error']}" if "error" in record else "")
 
 
-def machine_table(mc: dict[str, Any], wall: float) -> str:
-    v = mc["versions"]
+def machine_table(results: dict[str, Any]) -> str:
+    """The machine, the libraries and the BLAS kernel each kernel setting ran."""
+    mc, v = results["machine"], results["machine"]["versions"]
+    ran = kernels_ran(results["training"] + results["floors"])
     rows = [
         ["CPU", f"{mc['cpu']} ({', '.join(mc['simd'])})"],
         [
@@ -48,28 +33,31 @@ def machine_table(mc: dict[str, Any], wall: float) -> str:
         ["Python", mc["python"]],
         ["NumPy", mc["numpy"]],
         ["NumPy's BLAS (threadpoolctl, unlimited)", "<br>".join(mc["numpy_blas"])],
-        ["BLAS kernel that ran", kernel_text(mc)],
+        *(
+            [f"BLAS kernel that ran, {k}", kernel_text(k, ran.get(k, ["?"]), mc)]
+            for k in results["kernels"]
+        ),
         ["torch", v["torch"]],
         ["scikit-learn", v["scikit-learn"]],
         ["threadpoolctl", v["threadpoolctl"]],
         ["nnbp", f"{v['nnbp']}, git {mc['git']}"],
         ["date", mc["date"]],
         ["load average (1/5/15 min)", f"start {mc['load_start']}; end {mc['load_end']}"],
-        ["bench wall time", f"{wall / 60:.1f} min"],
+        ["bench wall time", f"{results['wall_seconds'] / 60:.1f} min"],
     ]
     return table(["", ""], rows)
 
 
-def kernel_text(mc: dict[str, Any]) -> str:
-    """The OpenBLAS kernel threadpoolctl reports, and whether it was forced."""
-    arch = mc["blas_kernel"] or ["?"]
-    forced = mc["openblas_coretype"]
-    how = (
-        f"forced by OPENBLAS_CORETYPE={forced}"
-        if forced != "unset"
-        else "chosen by OpenBLAS for this CPU (OPENBLAS_CORETYPE unset)"
-    )
-    return f"{', '.join(arch)}, {how}"
+def kernel_text(kernel: str, ran: list[str], mc: dict[str, Any]) -> str:
+    """The kernels the workers reported under a kernel setting, and the environment that
+    chose them."""
+    env = KERNELS[kernel]
+    if env:
+        how = "the environment plus " + ", ".join(f"{k}={v}" for k, v in env.items())
+    else:
+        inherited = ", ".join(f"{k}={v or 'unset'}" for k, v in mc["kernel_env"].items())
+        how = f"the environment as it is ({inherited})"
+    return f"{'; '.join(ran)}: {how}"
 
 
 def _measured(record: dict, text: Callable[[dict], str]) -> str:
@@ -82,10 +70,12 @@ def _evaluate_text(r: dict) -> str:
     return text + (f", accuracy {r['accuracy']:.4f}" if r.get("accuracy") is not None else "")
 
 
-def cli_table(cli: dict[str, Any], ev: dict[str, float], n_test: int) -> str:
+def cli_table(cli: dict[str, Any], ev: dict[tuple, float], n_test: int) -> str:
+    """nnbp's evaluation speed per kernel and thread setting, and the `nnbp` commands."""
     rows = [
-        [f"feedforward + argmax, {n_test:,} test images, threads={t}", f"{rate:,.0f} images/s"]
-        for t, rate in sorted(ev.items())
+        [f"feedforward + argmax, {n_test:,} test images, {kernel} kernel, threads={t}"]
+        + [f"{rate:,.0f} images/s"]
+        for (kernel, t), rate in sorted(ev.items(), key=lambda kv: (kv[0][0] != "default", kv[0]))
     ]
     if cli.get("status") == "skipped":
         return table(["what", "measured"], [*rows, ["the `nnbp` commands", _not_ok(cli)]])
@@ -112,83 +102,49 @@ def cli_table(cli: dict[str, Any], ev: dict[str, float], n_test: int) -> str:
     return table(["what", "measured"], rows)
 
 
-def engine_section(results: dict[str, Any]) -> tuple[str, str]:
-    """The heading and text of the engine comparison; ("", "") without a baseline."""
-    base = results.get("baseline")
-    if not base:
-        return "", ""
-    heading = f"Engine against {base['rev']}"
-    if base["status"] != "ok":
-        return heading, f"Not measured: {base['error']}."
-    s, label = results["settings"], base["label"]
-    keys = [(tuple(sz), m, "float32") for sz, m in s["engine"]["configs"]]
-    keys += [(tuple(sz), m, "float64") for sz, m in s["engine"]["float64"]]
-    summary = engine_summary(results["engine"], label)
-    weights = results.get("engine_weights", [])
-    steps = s["weight_steps"]
-    pairs = s["engine"]["pairs"]
-    order = "ABBA or BAAB" if pairs > 1 else "AB or BA"
-    paired = paired_summary(results.get("engine_paired", []))
-    budget = s["engine"]["budget"]
-    text = f"""\
-The engine as checked out (`SGD.epoch` over the BP1-BP4 loop in `nnbp/network.py`)
-against `nnbp/` at {base["rev"]} ({label}), with the same data and settings as above, at
-nnbp's shipped thread setting (both engines choose the same), measured two ways.
-
-In one process (`bench/worker_pair.py`): {label}'s package, extracted with `git archive`
-and renamed `nnbp_base`, is imported beside the checkout's `nnbp`; each trains its own
-network from the same seed on the same training rows, and after a warm-up epoch each, whole
-epochs alternate as ABBA quadruples for about {budget:g} s per network and round. Each
-quadruple gives one ratio (nnbp's two epochs ÷ {label}'s two); the table pools them over
-the {results["rounds"]} rounds: median and interquartile range (below 1.000 the checkout
-is faster). Paired epoch by epoch, a drift of the machine's speed weighs on both alike.
-
-{paired_table(paired, keys[: len(s["engine"]["configs"])], label)}
-
-In fresh processes, alternating with the peers above: {pairs} of each engine per round
-and network in float32 ({order}, the order flipping from round to round) and, for the
-float64 rows, one of each. Seconds per epoch: median over the processes (range). Ratio:
-per round, the mean of nnbp's processes ÷ the mean of {label}'s; median and interquartile
-range over the rounds. Between processes the 2-thread rows swing the most. Weights: both
-engines train the same network from the same seed on the first {steps} x m training
-images (one epoch, {steps} steps) and every weight and bias is compared bit for bit.
-
-{engine_table(summary, weights, keys, label)}"""
-    return heading, text
-
-
 def _intro(results: dict[str, Any]) -> str:
     mode, mc = results["mode"], results["machine"]
     flag = f" --{mode}" if mode != "full" else ""
     base = f" --baseline {results['baseline']['rev']}" if results.get("baseline") else ""
+    if results["kernels"] != list(KERNELS):
+        base += f" --kernels {','.join(results['kernels'])}"
     note = f" **(--{mode}: a check that the bench runs, not numbers to quote)**" if flag else ""
+    avx2 = ", ".join(f"{k}={v}" for k, v in KERNELS["avx2"].items())
     return f"""\
 # Benchmarks
 
 Generated by `make bench` (`bench/run.py{flag}{base}`) on {mc["date"]}{note}; do not edit by
 hand, rerun instead. Seconds per epoch are for one epoch of SGD over the
-{results["counts"]["train"]:,} training images; lower is better. The machine, the BLAS
-kernel that ran and the method are described at the end."""
+{results["counts"]["train"]:,} training images; lower is better. nnbp and torch-manual
+are measured under two BLAS kernels: "default", the environment as it is, and "avx2",
+the environment plus
+{avx2}
+(the kernels a machine with AVX2 but no AVX-512 runs); the other peers under the
+default one. The machine, the kernels that ran and the method are described at the end."""
 
 
-def _gemm_section(libs: dict, s: dict, n_train: int) -> str:
+def _gemm_section(results: dict[str, Any]) -> str:
+    s, kernels = results["settings"], results["kernels"]
     sizes, m = s["gemm_bound"]
+    libs = gemm_libraries(results.get("gemm_libraries", []))
+    steps = -(-results["counts"]["train"] // m)
     return f"""\
 {net(sizes)} with m={m} spends nearly all its time in two products.
 Here each product of its step is timed alone (µs per call, fastest over rounds) with
 `np.matmul(out=)` (the OpenBLAS that NumPy's wheel bundles, which nnbp uses) and with
 `torch.mm(out=)` (the MKL in torch's CPU wheel, which torch-manual uses), same shapes,
-layouts and float32, at 1 thread and at each library's default (all cores).
+layouts and float32, at 1 thread and at each library's default (all cores), under each
+kernel.
 
-{gemm_library_table(libs, -(-n_train // m))}"""
+{gemm_library_table(libs, steps, kernels)}"""
 
 
 def _rerun(results: dict[str, Any]) -> str:
     minutes = results["wall_seconds"] / 60
     return f"""\
-    make bench                          # full, with the engine at $(BASELINE) (0c9a75a)
-    make bench BASELINE=                # without the engine comparison
-    make bench BASELINE=HEAD~1          # the engine against another revision
+    make bench                          # full: every kernel, no engine comparison
+    make bench BASELINE=0c9a75a         # also the engine against a past revision
+    .venv/bin/python bench/run.py --kernels default            # the default kernel only
     .venv/bin/python bench/run.py --quick --baseline 0c9a75a   # one short round
     .venv/bin/python bench/run.py --smoke --out bench.md       # seconds, synthetic data
 
@@ -200,51 +156,68 @@ with `.venv/bin/python -m pip install -e '.[bench]'` (`make bench` does it)."""
 
 def sections(results: dict[str, Any]) -> list[tuple[str, str]]:
     """(heading, text) of every section after the introduction, in order."""
-    s = results["settings"]
+    s, kernels = results["settings"], results["kernels"]
     configs = [(tuple(sizes), m) for sizes, m in s["configs"]]
-    c = cells(results["training"])
-    fl = floors(results["floors"])
+    c, fl = cells(results["training"]), floors(results["floors"])
     ev = evaluate_rates(results["evaluate"])
     engine = engine_section(results)
-    libs = gemm_libraries(results.get("gemm_libraries", []))
-    n_train, n_test = results["counts"]["train"], results["counts"]["test"]
+    trained = results["training"] + results.get("engine", [])
     return [
-        ("Seconds per epoch", SPEED_TEXT + "\n\n" + speed_table(c, configs)),
-        ("Ratios", RATIOS_TEXT + "\n\n" + ratio_table(c, fl, configs)),
+        ("Targets", TARGETS_TEXT + "\n\n" + targets_table(c, fl, configs, kernels, s)),
+        ("Seconds per epoch", SPEED_TEXT + "\n\n" + speed_table(c, configs, kernels)),
+        ("Ratios", RATIOS_TEXT + "\n\n" + ratio_table(c, configs, kernels)),
         *([engine] if engine[0] else []),
-        ("Lower bound for one epoch (1 thread)", floor_table(c, fl, configs)),
-        ("Each matrix product of a step", gemm_details(fl, configs)),
         (
-            "The GEMM-bound configuration: NumPy's BLAS against torch's",
-            _gemm_section(libs, s, n_train),
+            "Lower bound for one epoch",
+            FLOOR_TEXT + "\n\n" + floor_table(c, fl, configs, kernels, s),
         ),
-        ("Evaluation, prediction, memory", cli_table(results["cli"], ev, n_test)),
+        ("Each matrix product of a step", gemm_details(fl, configs, kernels, s["floor_threads"])),
+        ("The GEMM-bound configuration: NumPy's BLAS against torch's", _gemm_section(results)),
+        (
+            "Evaluation, prediction, memory",
+            cli_table(results["cli"], ev, results["counts"]["test"]),
+        ),
         (
             "Machine",
-            machine_table(results["machine"], results["wall_seconds"])
+            machine_table(results)
             + "\n\nWhat ran, per implementation (threadpoolctl / torch, read while timing):\n\n"
-            + kernels(results["training"] + results.get("engine", [])),
+            + pools_table(trained),
         ),
         ("Method", method(results)),
         ("How to rerun", _rerun(results)),
-        ("All measurements", raw(results["training"] + results.get("engine", []))),
+        ("All measurements", raw(trained)),
     ]
 
 
+TARGETS_TEXT = f"""\
+Per kernel and network: nnbp as shipped (its own thread choice) ÷ torch-manual at its
+better thread setting, medians over rounds, at most {TARGETS["torch"]:.2f} and at most
+{TARGETS["torch_m10"]:.2f} at mini-batch 10; nnbp's epoch at 1 thread and at 2 threads ÷
+the realistic floor at the same thread count (below), at most {TARGETS["floor"]:.2f}.
+Whether each holds is computed from this run's figures."""
+
 SPEED_TEXT = """\
-Median over rounds (range over rounds in brackets); * = timed on a subset of an epoch
-and scaled. "nnbp ÷ better": nnbp as shipped (its own thread choice) ÷ the peer's better
-thread setting, then the same with nnbp's better setting. Test accuracy is after the
-warm-up and timed passes, a sanity check only (passes differ between implementations;
-"—" where only a subset was timed)."""
+"median": the median over rounds of each process's median epoch (* = timed on a subset
+of an epoch and scaled); "fastest": the fastest single epoch of any round. "default
+threads" is nnbp as shipped (its own thread choice) and all cores for the peers; nnbp is
+also forced to 2 threads, to set beside the 2-thread floor. "better": the thread setting
+with the lowest median. Test accuracy is after the warm-up and timed passes, a sanity
+check only (passes differ between implementations; "—" where only a subset was timed)."""
 
 RATIOS_TEXT = """\
-nnbp's seconds per epoch ÷ the peer's (its better thread setting), and ÷ the realistic
-floor (below): below 1.00 nnbp is faster. First with nnbp as shipped (its own thread
-choice), then with nnbp's better setting."""
+Per kernel: nnbp as shipped ÷ torch-manual at its better thread setting (medians over
+rounds), and nnbp's fastest epoch ÷ torch-manual's (any thread setting, any round). The
+other peers ran under the default kernel: nnbp as shipped ÷ their better setting. Below
+1.00 nnbp is faster."""
 
-SUMMARY = {"Seconds per epoch", "Ratios", "Lower bound for one epoch (1 thread)"}  # to stdout
-FOLDED = {"Each matrix product of a step", "All measurements"}  # in <details> blocks
+FLOOR_TEXT = """\
+Per kernel, at 1 and at 2 threads: the time one epoch's matrix products take alone
+("GEMM-only") and with the fewest elementwise calls a step can make ("realistic floor";
+see Method), fastest over rounds, beside nnbp's epoch at the same thread count."""
+
+# To stdout, and in <details> blocks:
+SUMMARY = {"Targets", "Seconds per epoch", "Ratios", "Lower bound for one epoch"}
+FOLDED = {"Each matrix product of a step", "All measurements"}
 
 
 def render(results: dict[str, Any]) -> tuple[str, str]:

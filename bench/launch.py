@@ -19,13 +19,20 @@ def log(msg: str) -> None:
     print(msg, file=sys.stderr, flush=True)
 
 
-def run_worker(script: str, args: list[str], pythonpath: Path | None = None) -> dict:
+def run_worker(
+    script: str,
+    args: list[str],
+    pythonpath: Path | None = None,
+    env: dict[str, str] | None = None,
+) -> dict:
     """Run bench/<script> in a fresh interpreter; its JSON, or {"status": "error", ...}.
 
     ``pythonpath``: a directory put first on the worker's import path (a past revision's
     nnbp package, extracted by bench/engine.py), ahead of the checkout's editable install.
+    ``env``: variables added to (or replacing in) this process's environment for the
+    worker, such as the BLAS kernel's (settings.KERNELS); the rest is inherited unchanged.
     """
-    env = dict(os.environ)
+    env = {**os.environ, **(env or {})}
     if pythonpath is not None:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(pythonpath), env.get("PYTHONPATH")]))
     cmd = [sys.executable, str(BENCH / script), *args]

@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from report import CALLS_PER_STEP
+from settings import KERNELS
+
+
+def _avx2_env() -> str:
+    return " and ".join(f"`{k}={v}`" for k, v in KERNELS["avx2"].items())
 
 
 def _data_text(results: dict[str, Any]) -> str:
@@ -36,17 +41,27 @@ def _timing(results: dict[str, Any]) -> str:
   predicts an epoch longer than {tr["budget"] / tr["epochs"]:.1f} s, the timed passes
   cover a random subset that fits (at least 5,000 images) and are scaled to a whole
   epoch (cells marked *); passes stop early, after at least one, once the budget is
-  spent. The process's value is the median of its timed passes; a table cell is the
-  median over {results["rounds"]} round(s), with the range over rounds in brackets. Each
-  round runs, per network and thread setting, nnbp and then every peer in an order
-  rotated from round to round, each in its own process.
+  spent. The process's value is the median of its timed passes; a table cell gives the
+  median of those values over {results["rounds"]} round(s) and the fastest single timed
+  epoch of any round. Each round runs, per network, the floor and then, per thread
+  setting, nnbp and every peer in an order rotated from round to round, each in its own
+  process.
+- Kernels: every measurement of nnbp and torch-manual (training and floor) runs under
+  each kernel, "default" (the environment as it is) and "avx2", the environment plus
+  {_avx2_env()};
+  the other peers run under the default kernel. The two kernels' processes of a
+  measurement run one right after the other, the kernel that goes first alternating
+  from round to round, so that a drift of the machine's speed weighs on both. The
+  workers report the kernel that ran (threadpoolctl's OpenBLAS architecture; for torch,
+  its BLAS and ATen's CPU capability): see Machine.
 - Threads: "1" is `threadpoolctl.threadpool_limits(1)` around the timed calls (NumPy /
-  OpenBLAS for nnbp, reference and sklearn) or `torch.set_num_threads(1)`; "default"
+  OpenBLAS for nnbp, reference and sklearn) or `torch.set_num_threads(1)`, "2" (nnbp
+  only, beside the 2-thread floor) the same with 2; "default"
   changes nothing for the peers (all cores) and, for nnbp, is the thread count nnbp
   itself chooses for the shapes (`nnbp.sgd.blas_threads`: 1 when the step's largest
   product is under 2 M multiply-adds, else the library's default), as `nnbp train`
-  runs. A peer's figure is the better of the two. "shipped" is nnbp's default, "best"
-  nnbp's better setting."""
+  runs. A peer's figure is its better setting (lower median); "shipped" is nnbp's
+  default."""
 
 
 def _peers(results: dict[str, Any]) -> str:
@@ -77,12 +92,14 @@ def _peers(results: dict[str, Any]) -> str:
 FLOOR_AND_MACHINE = f"""\
 - Lower bound: every product one step needs (forward z = a w^T per layer, BP2's
   delta w, BP4's delta^T a per layer; no gradient w.r.t. the input) timed alone with
-  `np.matmul(A, B, out=C)` at this step's exact shapes and layouts, float32, 1 thread,
-  fastest of 7 blocks of many calls; summed x steps per epoch = "GEMM-only". The
+  `np.matmul(A, B, out=C)` at this step's exact shapes and layouts, float32, at 1 and at
+  2 threads (`threadpool_limits`) under each kernel, fastest of 7 blocks of many calls;
+  summed x steps per epoch = "GEMM-only". The
   "realistic floor" adds {CALLS_PER_STEP} calls per step at the cost of one cheap ufunc
   call (`np.multiply(x, y, out=z)` on a (10, 30) float32 array), the fewest NumPy calls a
   step can make. It ignores elementwise work on larger arrays, so it is optimistic for
-  the bigger configurations. Best over rounds.
+  the bigger configurations. Best over rounds. nnbp at 1 thread is set beside the
+  1-thread floor, nnbp at 2 threads beside the 2-thread floor.
 - Command line: each `nnbp` command is a real process in a temporary working
   directory (so runs/latest of the repository is untouched); peak RSS is `ru_maxrss`
   of that one child (`os.wait4`). The image for `predict` is test image 0 written as

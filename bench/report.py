@@ -1,11 +1,12 @@
 """From bench/run.py's raw records to the figures of docs/BENCHMARKS.md: machine, cells,
-floors, the engine comparison.
+floors, targets (the engine comparison's are in bench/report_engine.py).
 
 Each training record holds the per-epoch seconds of one worker process; its median is
-that process's value, and a table cell is the median of those values over the rounds.
-"nnbp" in a ratio is nnbp as shipped (its own thread choice, as `nnbp train` runs); the
-ratio with nnbp's better thread setting is shown beside it. A peer's value is the better
-(lower) of its 1-thread and default-thread cells.
+that process's value. A cell (implementation, kernel, network, thread setting) has two
+figures: the median of those values over the rounds, and the fastest single epoch of
+any round. "nnbp as shipped" is nnbp's own thread choice, as `nnbp train` runs; a
+peer's value is its better (lower median) thread setting. Floors are the fastest over
+the rounds, per kernel and thread count.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import subprocess
 import time
 from pathlib import Path
 from typing import Any
+
+from settings import TARGETS
 
 IMPLS = ["nnbp", "torch-manual", "torch-idiomatic", "sklearn", "reference"]
 PEERS = IMPLS[1:]
@@ -69,8 +72,10 @@ def machine_info(repo: Path) -> dict[str, Any]:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "numpy": np.__version__,
         "numpy_blas": [_pool_text(p) for p in blas],
-        "blas_kernel": sorted({f"{p.get('internal_api')} {p.get('architecture')}" for p in blas}),
-        "openblas_coretype": os.environ.get("OPENBLAS_CORETYPE", "unset"),
+        # the default kernel inherits these; the report says whether they were set
+        "kernel_env": {
+            k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "MKL_ENABLE_INSTRUCTIONS")
+        },
         "versions": {
             pkg: _version(pkg) for pkg in ("nnbp", "torch", "scikit-learn", "threadpoolctl")
         },
@@ -101,13 +106,26 @@ def backend_text(backend: dict[str, Any] | None) -> str:
 
 # --- aggregation -------------------------------------------------------------------------
 
+THREADS = ("1", "2", "default")  # every thread setting a cell can have, in table order
+
+
+def cell_key(rec: dict) -> tuple:
+    """(sizes, m, impl, kernel, threads) of a training record."""
+    return (
+        tuple(rec["sizes"]),
+        rec["m"],
+        rec["impl"],
+        rec.get("kernel", "default"),
+        rec["threads"],
+    )
+
 
 def cells(training: list[dict]) -> dict[tuple, dict[str, Any]]:
-    """(sizes, m, impl, threads) -> median over rounds, range, status, accuracy, backend."""
+    """(sizes, m, impl, kernel, threads) -> the median over rounds of each process's median
+    epoch, the fastest epoch of all rounds, the status, accuracy and pools in effect."""
     groups: dict[tuple, list[dict]] = {}
     for rec in training:
-        key = (tuple(rec["sizes"]), rec["m"], rec["impl"], rec["threads"])
-        groups.setdefault(key, []).append(rec)
+        groups.setdefault(cell_key(rec), []).append(rec)
     out = {}
     for key, recs in groups.items():
         ok = [r for r in recs if r["status"] == "ok"]
@@ -119,8 +137,7 @@ def cells(training: list[dict]) -> dict[tuple, dict[str, Any]]:
         out[key] = {
             "status": "ok",
             "median": statistics.median(values),
-            "min": min(values),
-            "max": max(values),
+            "fastest": min(min(r["seconds"]) for r in ok),
             "rounds": len(values),
             "fraction": any(r["examples"] < r["n_train"] for r in ok),
             "accuracy": statistics.median(r["test_accuracy"] for r in ok),
@@ -129,27 +146,38 @@ def cells(training: list[dict]) -> dict[tuple, dict[str, Any]]:
     return out
 
 
-def better(c: dict, sizes: tuple, m: int, impl: str) -> tuple[float, str] | None:
-    """The lower of an implementation's two thread settings: (seconds, threads)."""
-    options = [
-        (c[(sizes, m, impl, t)]["median"], t)
-        for t in ("1", "default")
-        if c.get((sizes, m, impl, t), {}).get("status") == "ok"
-    ]
+def _ok(c: dict, sizes: tuple, m: int, impl: str, kernel: str) -> dict[str, dict]:
+    """threads -> cell, for the cells of one implementation and kernel that were timed."""
+    cs = {t: c.get((sizes, m, impl, kernel, t), {}) for t in THREADS}
+    return {t: cell for t, cell in cs.items() if cell.get("status") == "ok"}
+
+
+def better(c: dict, sizes: tuple, m: int, impl: str, kernel: str) -> tuple[float, str] | None:
+    """The thread setting with the lowest median: (seconds, threads)."""
+    options = [(cell["median"], t) for t, cell in _ok(c, sizes, m, impl, kernel).items()]
     return min(options) if options else None
 
 
-def shipped(c: dict, sizes: tuple, m: int) -> float | None:
-    cell = c.get((sizes, m, "nnbp", "default"), {})
+def fastest(c: dict, sizes: tuple, m: int, impl: str, kernel: str) -> float | None:
+    """The fastest epoch of any thread setting and round."""
+    options = [cell["fastest"] for cell in _ok(c, sizes, m, impl, kernel).values()]
+    return min(options) if options else None
+
+
+def at(c: dict, sizes: tuple, m: int, kernel: str, threads: str = "default") -> float | None:
+    """nnbp's median at a thread setting; "default" is nnbp as shipped."""
+    cell = c.get((sizes, m, "nnbp", kernel, threads), {})
     return cell["median"] if cell.get("status") == "ok" else None
 
 
 def floors(records: list[dict]) -> dict[tuple, dict[str, Any]]:
-    """Per config: the fastest GEMM set and the cheapest ufunc call over the rounds, the floor."""
+    """(sizes, m, kernel, threads) -> the fastest GEMM set and the cheapest ufunc call over
+    the rounds, and the realistic floor they make."""
     groups: dict[tuple, list[dict]] = {}
     for rec in records:
         if rec["status"] == "ok":
-            groups.setdefault((tuple(rec["sizes"]), rec["m"]), []).append(rec)
+            key = (tuple(rec["sizes"]), rec["m"], rec.get("kernel", "default"), rec["threads"])
+            groups.setdefault(key, []).append(rec)
     out = {}
     for key, recs in groups.items():
         f = dict(min(recs, key=lambda r: r["gemm_seconds"]))
@@ -160,11 +188,31 @@ def floors(records: list[dict]) -> dict[tuple, dict[str, Any]]:
     return out
 
 
-def gemm_libraries(records: list[dict]) -> dict[tuple[str, str], dict[str, Any]]:
-    """(lib, threads) -> fastest time per product over the rounds, or the failure."""
-    out: dict[tuple[str, str], dict[str, Any]] = {}
+def targets(c: dict, fl: dict, configs: list, kernels: list[str], s: dict) -> list[dict]:
+    """Per kernel and network: (value, limit) of nnbp as shipped ÷ torch-manual's better
+    setting, and of nnbp at each floor thread count ÷ the realistic floor at that count."""
+    rows = []
+    for kernel in kernels:
+        for sizes, m in configs:
+            nn, tm = at(c, sizes, m, kernel), better(c, sizes, m, "torch-manual", kernel)
+            limit = TARGETS["torch_m10"] if m == 10 else TARGETS["torch"]
+            row = {"sizes": sizes, "m": m, "kernel": kernel}
+            row["torch"] = (nn / tm[0] if nn and tm else None, limit)
+            for t in s["floor_threads"]:
+                nt, f = at(c, sizes, m, kernel, t), fl.get((sizes, m, kernel, t))
+                row[f"floor {t}"] = (
+                    nt / f["floor_seconds"] if nt and f else None,
+                    TARGETS["floor"],
+                )
+            rows.append(row)
+    return rows
+
+
+def gemm_libraries(records: list[dict]) -> dict[tuple[str, str, str], dict[str, Any]]:
+    """(lib, threads, kernel) -> fastest time per product over the rounds, or the failure."""
+    out: dict[tuple[str, str, str], dict[str, Any]] = {}
     for rec in records:
-        key = (rec["lib"], rec["threads"])
+        key = (rec["lib"], rec["threads"], rec.get("kernel", "default"))
         if rec["status"] != "ok":
             out.setdefault(key, rec)
             continue
@@ -177,85 +225,30 @@ def gemm_libraries(records: list[dict]) -> dict[tuple[str, str], dict[str, Any]]
     return out
 
 
-def evaluate_rates(records: list[dict]) -> dict[str, float]:
-    """threads -> median images/s over the rounds."""
-    rates: dict[str, list[float]] = {}
+def evaluate_rates(records: list[dict]) -> dict[tuple[str, str], float]:
+    """(kernel, threads) -> median images/s over the rounds."""
+    rates: dict[tuple[str, str], list[float]] = {}
     for rec in records:
         if rec["status"] == "ok":
-            rates.setdefault(rec["threads"], []).append(rec["images_per_second"])
-    return {t: statistics.median(v) for t, v in rates.items()}
+            key = (rec.get("kernel", "default"), rec["threads"])
+            rates.setdefault(key, []).append(rec["images_per_second"])
+    return {k: statistics.median(v) for k, v in rates.items()}
 
 
-# --- the engine against a past revision -------------------------------------------------
-
-
-def spread(values: list[float]) -> dict[str, float]:
-    """Median, range and interquartile range (inclusive quartiles) of some values."""
-    q1, q3 = (values[0], values[0]) if len(values) < 2 else _quartiles(values)
-    return {
-        "median": statistics.median(values),
-        "min": min(values),
-        "max": max(values),
-        "q1": q1,
-        "q3": q3,
-        "n": len(values),
-    }
-
-
-def _quartiles(values: list[float]) -> tuple[float, float]:
-    q = statistics.quantiles(values, n=4, method="inclusive")
-    return q[0], q[2]
-
-
-def engine_summary(records: list[dict], label: str) -> dict[tuple, dict[str, Any]]:
-    """(sizes, m, dtype) -> seconds per epoch of each engine (over its processes) and the
-    new/old ratio over rounds (each round's mean of new processes / mean of old ones)."""
-    groups: dict[tuple, dict[int, dict[str, list[float]]]] = {}
-    threads: dict[tuple, set[int]] = {}  # BLAS threads in effect while timing
+def kernels_ran(records: list[dict]) -> dict[str, list[str]]:
+    """kernel -> the BLAS kernels (threadpoolctl's OpenBLAS architecture, torch's MKL and
+    CPU capability) its workers reported while timing."""
+    seen: dict[str, set[str]] = {}
     for rec in records:
-        if rec["status"] != "ok":
+        backend = rec.get("backend")
+        if rec.get("status") != "ok" or not backend:
             continue
-        key = (tuple(rec["sizes"]), rec["m"], rec["dtype"])
-        per_round = groups.setdefault(key, {}).setdefault(rec["round"], {"new": [], "old": []})
-        side = "new" if rec["impl"] == "nnbp" else "old"
-        per_round[side].append(statistics.median(rec["seconds"]))
-        pools = rec["backend"]["pools"]
-        threads.setdefault(key, set()).update(
-            p["num_threads"] for p in pools if p.get("user_api") == "blas"
+        names = seen.setdefault(rec.get("kernel", "default"), set())
+        names.update(
+            f"{p.get('internal_api')} {p.get('architecture')}"
+            for p in backend.get("pools", [])
+            if p.get("user_api") == "blas"
         )
-    out = {}
-    for key, rounds in groups.items():
-        new = [v for r in rounds.values() for v in r["new"]]
-        old = [v for r in rounds.values() for v in r["old"]]
-        ratios = [
-            statistics.fmean(r["new"]) / statistics.fmean(r["old"])
-            for r in rounds.values()
-            if r["new"] and r["old"]
-        ]
-        out[key] = {
-            "new": spread(new) if new else None,
-            "old": spread(old) if old else None,
-            "ratio": spread(ratios) if ratios else None,
-            "threads": sorted(threads[key]),
-            "label": label,
-        }
-    return out
-
-
-def paired_summary(records: list[dict]) -> dict[tuple, dict[str, Any]]:
-    """(sizes, m, dtype) -> the in-process comparison: every ABBA quadruple's new/old ratio
-    pooled over rounds, and each engine's seconds per epoch."""
-    out: dict[tuple, dict[str, list]] = {}
-    for rec in records:
-        if rec["status"] != "ok":
-            continue
-        e = out.setdefault(
-            (tuple(rec["sizes"]), rec["m"], rec["dtype"]), {"r": [], "n": [], "o": []}
-        )
-        e["r"] += rec["ratios"]
-        e["n"] += rec["seconds"]["new"]
-        e["o"] += rec["seconds"]["old"]
-    return {
-        k: {"ratio": spread(e["r"]), "new": spread(e["n"]), "old": spread(e["o"])}
-        for k, e in out.items()
-    }
+        if "torch_threads" in backend:
+            names.add(f"torch {backend['torch_blas']}, ATen {backend['cpu_capability']}")
+    return {k: sorted(v) for k, v in seen.items()}

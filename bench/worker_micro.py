@@ -7,10 +7,11 @@
 ``floor``: the machine's lower bound for one SGD epoch. Every matrix product a
 mini-batch step needs (forward z = a w^T for each layer; BP2's delta w; BP4's
 delta^T a for each layer) is timed alone with np.matmul(..., out=) at its exact
-shapes and layouts, float32, best of several blocks of many repetitions; their sum times
-the steps per epoch is the GEMM-only time. The per-call cost of a cheap ufunc
-(np.multiply with out= on a (10, 30) float32 array) prices the other calls a step
-cannot avoid.
+shapes and layouts, float32, at ``--threads``, best of several blocks of many
+repetitions; their sum times the steps per epoch is the GEMM-only time. The per-call
+cost of a cheap ufunc (np.multiply with out= on a (10, 30) float32 array) prices the
+other calls a step cannot avoid. bench/run.py runs it at 1 and at 2 threads under each
+BLAS kernel (the kernel is the environment the worker starts with).
 
 ``gemms``: the same products timed with another library's matrix product at the same
 shapes, layouts and thread setting: ``--lib numpy`` (np.matmul, NumPy's OpenBLAS) or

@@ -1,10 +1,12 @@
 """`bench/run.py --smoke`: the benchmark runs end to end in seconds, without MNIST.
 
 One round on synthetic data with a tiny network: every installed implementation gives
-finite positive timings, the peers whose package is not installed report "missing", and,
-when git history is at hand, the engine of a past revision is timed beside the checkout's
-and trains bit-identical weights. The report goes to a temporary directory, never to
-docs/BENCHMARKS.md.
+finite positive timings, the peers whose package is not installed report "missing",
+nnbp and torch-manual run under both BLAS kernels and the floor at 1 and 2 threads,
+and, when git history is at hand, the engine of a past revision is timed beside the
+checkout's and trains bit-identical weights. The report goes to a temporary directory,
+never to docs/BENCHMARKS.md. The order of a round and the kernel's environment reaching
+a worker are checked directly, without a run.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import math
+import platform
 import shutil
 import subprocess
 import sys
@@ -32,6 +35,11 @@ def _has_commit(rev: str) -> bool:
 
 
 HAS_BASELINE = _has_commit(BASELINE)
+sys.path.insert(0, str(REPO / "bench"))  # bench/ is scripts, not a package
+
+import launch  # noqa: E402
+import plan  # noqa: E402
+from settings import KERNEL_IMPLS, KERNELS, SETTINGS  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -70,10 +78,9 @@ def _assert_timed(rec: dict) -> None:
 def test_every_installed_implementation_is_timed(smoke: dict) -> None:
     results = smoke["results"]
     assert results["mode"] == "smoke" and results["rounds"] == 1
-    by_impl = {rec["impl"]: rec for rec in results["training"]}
-    assert set(by_impl) == {"nnbp", "reference", *PEER_PACKAGES}
-    for impl, rec in by_impl.items():
-        if _installed(impl):
+    assert {rec["impl"] for rec in results["training"]} == {"nnbp", "reference", *PEER_PACKAGES}
+    for rec in results["training"]:
+        if _installed(rec["impl"]):
             _assert_timed(rec)
         else:
             assert rec["status"] == "missing", rec
@@ -83,15 +90,63 @@ def test_every_installed_implementation_is_timed(smoke: dict) -> None:
     assert all(rec["images_per_second"] > 0 for rec in results["evaluate"])
 
 
+def test_both_kernels_and_both_floor_thread_counts(smoke: dict) -> None:
+    results = smoke["results"]
+    assert results["kernels"] == ["default", "avx2"]
+    for impl in ("nnbp", "torch-manual", "sklearn"):
+        kernels = {rec["kernel"] for rec in results["training"] if rec["impl"] == impl}
+        assert kernels == ({"default", "avx2"} if impl in KERNEL_IMPLS else {"default"}), impl
+    nnbp = {(r["kernel"], r["threads"]) for r in results["training"] if r["impl"] == "nnbp"}
+    assert {threads for _, threads in nnbp} == {"1", "2", "default"}
+    floors = {(r["kernel"], r["threads"]) for r in results["floors"]}
+    assert floors == {(k, t) for k in ("default", "avx2") for t in ("1", "2")}
+    if platform.machine() in ("x86_64", "AMD64"):  # OPENBLAS_CORETYPE=Haswell: Haswell ran
+        for rec in results["training"] + results["floors"]:
+            if rec.get("kernel") == "avx2" and rec["status"] == "ok":
+                archs = {
+                    p["architecture"] for p in rec["backend"]["pools"] if p["user_api"] == "blas"
+                }
+                assert archs == {"Haswell"}, rec
+
+
 def test_report_is_written_where_asked_and_reads_as_a_report(smoke: dict) -> None:
     text = smoke["text"]
     assert smoke["docs_unchanged"]
-    for heading in ("## Seconds per epoch", "## Ratios", "## Machine", "## Method"):
+    headings = ("## Targets", "## Seconds per epoch", "## Ratios", "## Lower bound", "## Machine")
+    for heading in (*headings, "## Method"):
         assert heading in text
-    assert "BLAS kernel that ran" in text
-    for words in ("## Targets", "PASS", "FAIL", "the issue", "required"):
+    assert text.index("## Targets") < text.index("## Seconds per epoch")
+    assert "BLAS kernel that ran, avx2" in text and "OPENBLAS_CORETYPE=Haswell" in text
+    assert "fastest" in text and ("holds (" in text or "misses (" in text)
+    for words in ("PASS", "FAIL", "the issue", "required"):
         assert words not in text
     assert str(REPO) not in text and smoke["tmp"] not in text
+
+
+def test_a_round_interleaves_the_kernels_and_alternates_their_order() -> None:
+    s = SETTINGS["full"]
+    rounds = [plan.plan_round(r, s, list(KERNELS), None) for r in (1, 2)]
+    for r, items in enumerate(rounds, start=1):
+        first = "default" if r % 2 else "avx2"
+        for a, b in zip(items, items[1:], strict=False):
+            # every measurement of nnbp and torch-manual: both kernels, one after the other
+            if a.get("impl", "nnbp") in KERNEL_IMPLS and a["kernel"] == first:
+                assert {**a, "kernel": b["kernel"]} == b and b["kernel"] != first, (a, b)
+        peers = [i for i in items if i.get("impl") not in (None, *KERNEL_IMPLS)]
+        assert peers and {i["kernel"] for i in peers} == {"default"}
+    shapes = {(i["sizes"], i["m"]) for i in rounds[0] if "sizes" in i}
+    assert ((784, 800, 10), 20) in shapes
+    counts, seconds = plan.estimate(rounds, s, None)
+    assert counts["training"] == 2 * 5 * (3 * 2 + 2 * 2 + 3 * 2) and seconds > 0
+
+
+def test_a_worker_runs_with_the_extra_environment() -> None:
+    args = ["floor", "--sizes", "784,8,10", "--m", "10", "--block", "0.001", "--n-train", "100"]
+    res = launch.run_worker("worker_micro.py", args, env={"OPENBLAS_CORETYPE": "Sandybridge"})
+    assert res["status"] == "ok", res
+    blas = [p for p in res["backend"]["pools"] if p["user_api"] == "blas"]
+    if blas and blas[0]["internal_api"] == "openblas" and platform.machine() == "x86_64":
+        assert blas[0]["architecture"] == "Sandybridge"
 
 
 @pytest.mark.skipif(not HAS_BASELINE, reason=f"no git history with {BASELINE}")
