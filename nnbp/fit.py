@@ -63,7 +63,8 @@ class EpochEnd:
 
     net: a copy of the network; velocity: copies of the optimiser's momentum per layer,
     or None; rng_state: the Generator's bit-generator state; eta: the learning rate the
-    epoch used; t0, t1: perf_counter() at the start and end of its SGD pass.
+    epoch used; t0: perf_counter() at the start of its SGD pass; train_seconds: the pass's
+    own time (less any time spent finishing the epoch before it).
     """
 
     epoch: int
@@ -72,16 +73,17 @@ class EpochEnd:
     rng_state: dict[str, Any]
     eta: float
     t0: float
-    t1: float
+    train_seconds: float
 
     @classmethod
     def take(
-        cls, epoch: int, net: Network, optimizer: SGD, rng: np.random.Generator, t0: float
-    ) -> EpochEnd:
-        t1, velocity = time.perf_counter(), optimizer.velocity
+        cls, epoch: int, net: Network, optimizer: SGD, rng: np.random.Generator, t0: float,
+        train_seconds: float,
+    ) -> EpochEnd:  # fmt: skip
+        velocity = optimizer.velocity
         return cls(
             epoch, net.copy(), None if velocity is None else [v.copy() for v in velocity],
-            rng.bit_generator.state, optimizer.eta, t0, t1,
+            rng.bit_generator.state, optimizer.eta, t0, train_seconds,
         )  # fmt: skip
 
     def restore(self, net: Network, optimizer: SGD, rng: np.random.Generator) -> None:
@@ -176,12 +178,14 @@ class _Loop:
         t0 = time.perf_counter()
         epoch = self.state.epoch + 1 + (self.pending is not None)
         self.optimizer.eta = self.state.eta
-        superseded = False
+        superseded, finishing = False, 0.0
 
         def between() -> bool:  # has the previous epoch's result undone this one?
-            nonlocal superseded
+            nonlocal superseded, finishing
             if self.pending is not None and self.pending[1].done():
+                start = time.perf_counter()
                 superseded = self.finish(t0)
+                finishing = time.perf_counter() - start  # not this epoch's SGD time
             return superseded
 
         complete = self.optimizer.epoch(
@@ -190,6 +194,7 @@ class _Loop:
             augment=augment, stop=stop, background=self.background,
             between=between if self.pool is not None else None,
         )  # fmt: skip
+        train_seconds = time.perf_counter() - t0 - finishing
         if self.pending is not None:  # trained before the previous epoch was evaluated
             superseded = self.finish(t0) or superseded
         if superseded:  # trained with an eta, or past an end, that epoch's result undid
@@ -197,12 +202,13 @@ class _Loop:
             return not (stop is not None and stop.requested)
         if not complete:
             return False
-        end = EpochEnd.take(epoch, self.net, self.optimizer, self.rng, t0)
-        self.pending = (end, Future())
+        end = EpochEnd.take(epoch, self.net, self.optimizer, self.rng, t0, train_seconds)
         if self.pool is not None:
             self.pending = (end, self.pool.submit(self.measure, end.net))
         else:
-            self.pending[1].set_result(self.measure(end.net))
+            measured: Future = Future()
+            measured.set_result(self.measure(end.net))
+            self.pending = (end, measured)
             self.finish(None)
         return True
 
@@ -233,14 +239,13 @@ class _Loop:
         result changes the epoch after it (another eta, or an end to training).
 
         The row's ``seconds`` runs from the start of the epoch's SGD pass to that of the
-        next (``next_start``), or to now when none follows: summed, the rows give the
-        wall time of training.
+        next (``next_start``, when it is already training), or else to now.
         """
         end, future = self.pending
         self.pending = None
         numbers = future.result()
         trace = numbers.pop("trace", None)
-        row = {"epoch": end.epoch, **numbers, "eta": end.eta, "train_seconds": end.t1 - end.t0}
+        row = {"epoch": end.epoch, **numbers, "eta": end.eta, "train_seconds": end.train_seconds}
         state = self.state
         state.epoch, state.last = end.epoch, end
         state.history.append(row)
