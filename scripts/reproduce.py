@@ -1,6 +1,7 @@
 """Reproduce the book's results, and time best.yaml and fashion-mnist.yaml (make reproduce).
 
     python scripts/reproduce.py [--seeds 1 2 3] [--out docs/RESULTS.md] [--only NAME...]
+                                [--reuse]
 
 Trains each book config with each seed (runs/reproduce/<config>-seed<N>/), compares the
 figure the book reports with ours measured the same way, and writes a markdown table
@@ -38,6 +39,8 @@ BEST = ("best", "99.3% (Simard et al. 2003: 800 hidden, elastic distortions; quo
 # (config, a published figure for a comparable network): trained once, seed 0
 EXTRA = [("fashion-mnist", "not in the book")]
 BEST_SWEEP = "configs/sweeps/best-sweep.yaml"
+REUSE = False  # --reuse: read a finished run of the same config instead of training it
+
 MEASURES = {
     "best_test": "best epoch's test accuracy",
     "best_validation": "best epoch's validation accuracy",
@@ -57,18 +60,37 @@ accuracy at the epoch with the best validation accuracy.
 
 
 def train(config: str, seed: int, root: Path) -> tuple[list[dict], dict, float]:
-    """Train configs/<config>.yaml with ``seed``; (metrics lines, weights meta, minutes)."""
+    """Train configs/<config>.yaml with ``seed``; (metrics lines, weights meta, minutes).
+
+    With REUSE set, a finished run of the same resolved config already in its directory
+    is read instead of trained again; its minutes are then those its run.json records.
+    """
     out = root / f"{config}-seed{seed}"
-    start = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-m", "nnbp", "train", f"configs/{config}.yaml", "--overwrite",
-         "--out", str(out), "--set", f"training.seed={seed}"],
-        check=True, stdout=subprocess.DEVNULL,
-    )  # fmt: skip
-    minutes = (time.perf_counter() - start) / 60
+    overrides = [f"training.seed={seed}"]
+    if REUSE and _finished(out, config, overrides):
+        minutes = json.loads((out / "run.json").read_text())["seconds"] / 60
+    else:
+        start = time.perf_counter()
+        subprocess.run(
+            [sys.executable, "-m", "nnbp", "train", f"configs/{config}.yaml", "--overwrite",
+             "--out", str(out), "--set", *overrides],
+            check=True, stdout=subprocess.DEVNULL,
+        )  # fmt: skip
+        minutes = (time.perf_counter() - start) / 60
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
     meta = nnbp.load(out).metadata
     return rows, meta, minutes
+
+
+def _finished(run: Path, config: str, overrides: list[str]) -> bool:
+    """Whether ``run`` holds a finished training of configs/<config>.yaml with overrides."""
+    try:
+        record = json.loads((run / "run.json").read_text())
+        meta = nnbp.load(run).metadata
+    except (OSError, ValueError, nnbp.NnbpError):
+        return False
+    cfg = nnbp.Config.from_yaml(f"configs/{config}.yaml", overrides).with_absolute_paths()
+    return record.get("outcome") == "finished" and meta.get("config_sha256") == cfg.digest()
 
 
 def summary(values: list[float]) -> str:
@@ -83,9 +105,14 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--out", type=Path, default=Path("docs/RESULTS.md"))
     parser.add_argument("--only", nargs="+", help="configs to run (default: all)")
+    parser.add_argument(
+        "--reuse", action="store_true", help="read finished runs of the same config, not retrain"
+    )
     args = parser.parse_args()
     root = Path("runs/reproduce")
-    wanted = set(args.only or [c for c, *_ in BOOK] + [c for c, _ in EXTRA])
+    wanted = set(args.only or [c for c, *_ in BOOK] + [BEST[0]] + [c for c, _ in EXTRA])
+    global REUSE
+    REUSE = args.reuse
 
     lines = [
         "| config | the book | measure | ours (mean ± sd over seeds "
@@ -178,6 +205,7 @@ def sweep_table(spec: str) -> list[str]:
     starts, ends = [s for s, _ in spans if s], [e for _, e in spans if e]
     wall = (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else float("nan")
     counts = ", ".join(f"{n} {state.lower()}" for state, n in sorted(report["counts"].items()))
+    counts = counts.replace("fail", "failed or interrupted")
     lines = [
         "", f"The sweep `nnbp sweep run {spec}`: {len(report['trials'])} trials ({counts}),"
         f" {wall:.0f} minutes of wall time on both cores, trials judged on"
@@ -185,12 +213,28 @@ def sweep_table(spec: str) -> list[str]:
         "| trial | settings | best validation accuracy (epoch) | epochs trained | state |",
         "|---|---|---|---|---|",
     ]  # fmt: skip
+    retried = {t["retry_of"]: t["number"] for t in trials if t.get("retry_of") is not None}
     for t in trials:
+        if t.get("retry_of") is not None and t["state"] == "WAITING":
+            continue  # shown with the trial it continues
         params = ", ".join(f"{k.split('.')[-1]} {json.dumps(v)}" for k, v in t["params"].items())
-        value = t["validation_accuracy"]
-        best = f"{100 * value:.2f}% ({t['best_epoch']})" if value is not None else "-"
-        lines.append(f"| {t['number']} | {params} | {best} | {t['epochs']} | {t['state']} |")
+        rows = _rows(Path(t["run_dir"]))
+        best = max(rows, key=lambda r: r["validation_accuracy"] or 0, default=None)
+        value = best and best["validation_accuracy"]
+        text = f"{100 * value:.2f}% ({best['epoch']})" if value is not None else "-"
+        state = t["state"].lower()
+        if t["number"] in retried:
+            state = f"interrupted; queued again as trial {retried[t['number']]}"
+        lines.append(f"| {t['number']} | {params} | {text} | {len(rows)} | {state} |")
     return lines
+
+
+def _rows(run: Path) -> list[dict]:
+    """A run's metrics rows (none when it has no metrics.jsonl)."""
+    try:
+        return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
+    except OSError:
+        return []
 
 
 def _span(run: Path) -> tuple[datetime | None, datetime | None]:
