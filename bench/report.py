@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from settings import TARGETS
+from settings import KERNELS, TARGETS
 
 IMPLS = ["nnbp", "torch-manual", "torch-idiomatic", "sklearn", "reference"]
 PEERS = IMPLS[1:]
@@ -74,7 +74,7 @@ def machine_info(repo: Path) -> dict[str, Any]:
         "numpy_blas": [_pool_text(p) for p in blas],
         # the default kernel inherits these; the report says whether they were set
         "kernel_env": {
-            k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "MKL_ENABLE_INSTRUCTIONS")
+            k: os.environ.get(k) for k in sorted({k for env in KERNELS.values() for k in env})
         },
         "versions": {
             pkg: _version(pkg) for pkg in ("nnbp", "torch", "scikit-learn", "threadpoolctl")

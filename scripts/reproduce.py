@@ -27,6 +27,8 @@ from datetime import datetime
 from pathlib import Path
 
 import nnbp
+from nnbp.metrics import read_log
+from nnbp.runs import METRICS_FILE
 
 # (config, the book's figure, which measure it is)
 BOOK = [
@@ -39,8 +41,6 @@ BEST = ("best", "99.3% (Simard et al. 2003: 800 hidden, elastic distortions; quo
 # (config, a published figure for a comparable network): trained once, seed 0
 EXTRA = [("fashion-mnist", "not in the book")]
 BEST_SWEEP = "configs/sweeps/best-sweep.yaml"
-REUSE = False  # --reuse: read a finished run of the same config instead of training it
-
 MEASURES = {
     "best_test": "best epoch's test accuracy",
     "best_validation": "best epoch's validation accuracy",
@@ -59,17 +59,18 @@ accuracy at the epoch with the best validation accuracy.
 """
 
 
-def train(config: str, seed: int, root: Path) -> tuple[list[dict], dict, float]:
+def train(
+    config: str, seed: int, root: Path, reuse: bool = False
+) -> tuple[list[dict], dict, float]:
     """Train configs/<config>.yaml with ``seed``; (metrics lines, weights meta, minutes).
 
-    With REUSE set, a finished run of the same resolved config already in its directory
+    With ``reuse``, a finished run of the same resolved config already in its directory
     is read instead of trained again; its minutes are then those its run.json records.
     """
     out = root / f"{config}-seed{seed}"
     overrides = [f"training.seed={seed}"]
-    if REUSE and _finished(out, config, overrides):
-        minutes = json.loads((out / "run.json").read_text())["seconds"] / 60
-    else:
+    minutes = _finished_minutes(out, config, overrides) if reuse else None
+    if minutes is None:
         start = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "nnbp", "train", f"configs/{config}.yaml", "--overwrite",
@@ -77,20 +78,21 @@ def train(config: str, seed: int, root: Path) -> tuple[list[dict], dict, float]:
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
         minutes = (time.perf_counter() - start) / 60
-    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    meta = nnbp.load(out).metadata
-    return rows, meta, minutes
+    return read_log(out / METRICS_FILE), nnbp.load(out).metadata, minutes
 
 
-def _finished(run: Path, config: str, overrides: list[str]) -> bool:
-    """Whether ``run`` holds a finished training of configs/<config>.yaml with overrides."""
+def _finished_minutes(run: Path, config: str, overrides: list[str]) -> float | None:
+    """The minutes of a finished training of configs/<config>.yaml with ``overrides`` in
+    ``run`` (from its run.json), or None when it holds no such run."""
     try:
         record = json.loads((run / "run.json").read_text())
         meta = nnbp.load(run).metadata
     except (OSError, ValueError, nnbp.NnbpError):
-        return False
+        return None
     cfg = nnbp.Config.from_yaml(f"configs/{config}.yaml", overrides).with_absolute_paths()
-    return record.get("outcome") == "finished" and meta.get("config_sha256") == cfg.digest()
+    if record.get("outcome") != "finished" or meta.get("config_sha256") != cfg.digest():
+        return None
+    return record["seconds"] / 60
 
 
 def summary(values: list[float]) -> str:
@@ -111,8 +113,6 @@ def main() -> None:
     args = parser.parse_args()
     root = Path("runs/reproduce")
     wanted = set(args.only or [c for c, *_ in BOOK] + [BEST[0]] + [c for c, _ in EXTRA])
-    global REUSE
-    REUSE = args.reuse
 
     lines = [
         "| config | the book | measure | ours (mean ± sd over seeds "
@@ -125,7 +125,7 @@ def main() -> None:
             continue
         ours, kept, minutes = [], [], []
         for seed in args.seeds:
-            rows, meta, mins = train(config, seed, root)
+            rows, meta, mins = train(config, seed, root, args.reuse)
             key = "test_accuracy" if measure == "best_test" else "validation_accuracy"
             ours.append(max(r[key] for r in rows))
             kept.append(rows[meta["epoch"] - 1]["test_accuracy"])
@@ -135,7 +135,7 @@ def main() -> None:
             f"| {config} | {figure:.2f}% | {MEASURES[measure]} | {summary(ours)} |"
             f" {summary(kept)} | {statistics.mean(minutes):.1f} |"
         )
-    best = best_table(args.seeds, root) if BEST[0] in wanted else []
+    best = best_table(args.seeds, root, args.reuse) if BEST[0] in wanted else []
     extra = [
         "",
         "| config | for comparison | test accuracy (kept weights) | epoch kept / trained"
@@ -145,7 +145,7 @@ def main() -> None:
     for config, reference in EXTRA:
         if config not in wanted:
             continue
-        rows, meta, mins = train(config, 0, root)
+        rows, meta, mins = train(config, 0, root, args.reuse)
         test = rows[meta["epoch"] - 1]["test_accuracy"]
         print(f"{config}: {test:.4f} ({mins:.1f} min)", file=sys.stderr)
         extra.append(
@@ -163,7 +163,7 @@ def main() -> None:
     print(text)
 
 
-def best_table(seeds: list[int], root: Path) -> list[str]:
+def best_table(seeds: list[int], root: Path, reuse: bool) -> list[str]:
     """best.yaml with each seed: test accuracy of the kept weights, epochs, minutes."""
     config, reference = BEST
     lines = [
@@ -174,7 +174,7 @@ def best_table(seeds: list[int], root: Path) -> list[str]:
     ]  # fmt: skip
     tests, minutes = [], []
     for seed in seeds:
-        rows, meta, mins = train(config, seed, root)
+        rows, meta, mins = train(config, seed, root, reuse)
         kept = rows[meta["epoch"] - 1]
         tests.append(kept["test_accuracy"])
         minutes.append(mins)
@@ -230,10 +230,10 @@ def sweep_table(spec: str) -> list[str]:
 
 
 def _rows(run: Path) -> list[dict]:
-    """A run's metrics rows (none when it has no metrics.jsonl)."""
+    """A trial's metrics rows (none before its first epoch is written)."""
     try:
-        return [json.loads(line) for line in (run / "metrics.jsonl").read_text().splitlines()]
-    except OSError:
+        return read_log(run / METRICS_FILE)
+    except nnbp.NnbpError:
         return []
 
 
