@@ -149,6 +149,31 @@ def test_list_values_encode_and_decode_to_themselves(sizes):
         assert isinstance(encoded, str) and dim.decode(encoded) == s
 
 
+@given(
+    st.dictionaries(
+        st.sampled_from(["elastic", "affine", "shift"]),
+        st.dictionaries(st.sampled_from(["alpha", "sigma", "rotate"]), st.floats(0, 50)),
+    )
+)
+def test_mapping_values_encode_as_text_and_decode_to_themselves(options):
+    dim = spec_mod.Dimension("training.augment_options", (options, {"shift": {"max": 1}}))
+    encoded = dim.encode(options)
+    assert isinstance(encoded, str) and dim.decode(encoded) == options
+    assert dim.decode(options) == options  # as a study made before encoding holds it
+
+
+def test_a_grid_of_augment_options_gives_scalar_choices_and_trial_configs(write_spec):
+    options = [
+        {"elastic": {"alpha": 24.0, "sigma": 4.0}},
+        {"elastic": {"alpha": 34.0, "sigma": 6.0}},
+    ]
+    spec = spec_mod.load(write_spec(space={"training.augment_options": options}))
+    points = spec.grid()
+    assert all(isinstance(p["training.augment_options"], str) for p in points)
+    cfgs = [spec.trial_config(p, "t") for p in points]
+    assert [c.training.augment_options for c in cfgs] == options
+
+
 def _trial(number, state, value, seed=None, eta=0.5, test=0.9):
     params = {"training.eta": eta} if seed is None else {"training.eta": eta, "training.seed": seed}
     dists = {

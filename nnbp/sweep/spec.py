@@ -98,14 +98,17 @@ class Dimension:
         return not self.values
 
     def encode(self, value: Any) -> Any:
-        """A config value as Optuna stores a choice: lists (network.sizes) as JSON text."""
-        return json.dumps(list(value)) if isinstance(value, list | tuple) else value
+        """A config value as Optuna stores a choice: lists (network.sizes) and mappings
+        (training.augment_options) as JSON text, since Optuna's choices are scalars."""
+        if isinstance(value, list | tuple):
+            return json.dumps(list(value))
+        return json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
 
     def decode(self, param: Any) -> Any:
         """The config value of an Optuna parameter."""
-        if self.values and any(isinstance(v, list | tuple) for v in self.values):
-            return json.loads(param)
-        return param
+        structured = any(isinstance(v, list | tuple | dict) for v in self.values)
+        # A study made before mappings were encoded holds them as they are.
+        return json.loads(param) if structured and isinstance(param, str) else param
 
     def to_dict(self) -> Any:
         if self.values:
