@@ -129,10 +129,22 @@ class Config:
         return self.with_overrides(changes) if changes else self
 
     def digest(self) -> str:
-        """SHA-256 of the resolved config (canonical JSON): says which config made a file."""
-        canonical = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"))
+        """SHA-256 of the resolved config (canonical JSON): says which config made a file.
+
+        Keys added since nnbp 0.1 (ADDED_KEYS) are left out while at their defaults, so
+        that runs made before them keep their digest (and can be resumed and reused).
+        """
+        raw = self.to_dict()
+        for path, default in ADDED_KEYS.items():
+            section, name = path.split(".")
+            if raw[section][name] == default:
+                del raw[section][name]
+        canonical = json.dumps(raw, sort_keys=True, separators=(",", ":"))
         return hashlib.sha256(canonical.encode()).hexdigest()
 
+
+# Keys added after runs already existed, with the default that behaves as before they did.
+ADDED_KEYS = {"training.dropout": 0.0}
 
 _SECTION_CLASSES = SECTIONS
 

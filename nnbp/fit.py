@@ -126,7 +126,7 @@ def fit(
     state = state or TrainState(eta=s.eta)
     optimizer = optimizer or SGD(
         net, eta=state.eta, n_train=len(splits.train), lmbda=s.lmbda,
-        regularization=s.regularization, momentum=s.momentum,
+        regularization=s.regularization, momentum=s.momentum, dropout=s.dropout,
     )  # fmt: skip
     threads = blas_threads(net.sizes, s.mini_batch_size, s.blas_threads)
     overlap = threads == 1 if overlap is None else overlap

@@ -142,12 +142,16 @@ class Workspace:
         self.nabla_b = [g[:, -1] for g in self.nabla]
 
 
-def feedforward(net: Network, ws: Workspace, x: np.ndarray) -> np.ndarray:
+def feedforward(
+    net: Network, ws: Workspace, x: np.ndarray, keep: list[np.ndarray] | None = None
+) -> np.ndarray:
     """Every layer's activation for the examples x into ws; returns a^L (m, n_L).
 
     x: (m, n_in + 1), one example per row, each with a trailing 1 (the bias input). z is
     computed where a goes and turned into a in place: backprop needs only a, since
-    sigma'(z) = a (1 - a).
+    sigma'(z) = a (1 - a). With dropout, ``keep[l]`` (m, n) for each hidden layer holds 0
+    for a dropped neuron and 1/(1 - p) for a kept one; the next layer then sees a * keep,
+    while ``ws.a[l]`` keeps a itself for sigma'.
     """
     a, a_in, one, wb_T = ws.a, ws.a_in, ws.one, net.params_T
     a_in[0] = x
@@ -155,21 +159,29 @@ def feedforward(net: Network, ws: Workspace, x: np.ndarray) -> np.ndarray:
     for l in range(L):
         z = np.dot(a_in[l], wb_T[l], out=a[l])  # z = w a + b (the ones column adds b)
         sigmoid_(z, one[l])  # a = sigma(z), in z's place
-        np.copyto(ws.a_in_body[l + 1], z)  # the next layer's input, beside its ones column
+        # The next layer's input, beside its ones column (with dropout, a * keep).
+        if keep is None:
+            np.copyto(ws.a_in_body[l + 1], z)
+        else:
+            np.multiply(z, keep[l], out=ws.a_in_body[l + 1])
     z = np.dot(a_in[L], wb_T[L], out=a[L])
     return net.output_fn(z, one[L])  # the cost's output activation
 
 
-def backprop(net: Network, ws: Workspace, x: np.ndarray, y: np.ndarray, k: np.ndarray) -> None:
+def backprop(
+    net: Network, ws: Workspace, x: np.ndarray, y: np.ndarray, k: np.ndarray,
+    keep: list[np.ndarray] | None = None,
+) -> None:  # fmt: skip
     """BP1-BP4 over a whole mini-batch: k times the gradient of the cost, into ``ws.nabla``.
 
     x: (m, n_in + 1) the examples as rows, each with a trailing 1; y: (m, n_L) one-hot
     targets; k: (m, n_L), every entry the factor (1/m: the gradient of the mean cost).
     Afterwards ``ws.delta[l]`` holds k dC_x/dz of each example and ``ws.nabla_w[l]``,
     ``ws.nabla_b[l]`` their sums over the mini-batch. No regularisation term here.
+    ``keep``: dropout's masks (see ``feedforward``): the gradient of the thinned network.
     """
     a, a_in, delta, tmp, one, w = ws.a, ws.a_in, ws.delta, ws.tmp, ws.one, net.w
-    feedforward(net, ws, x)
+    feedforward(net, ws, x, keep)
     L = len(w) - 1  # the output layer
     # BP1: the output error delta^L = dC/da^L * sigma'(z^L), times k.
     net.cost_fn.delta(a[L], y, k, delta[L], tmp[L])
@@ -180,6 +192,8 @@ def backprop(net: Network, ws: Workspace, x: np.ndarray, y: np.ndarray, k: np.nd
         # BP2: delta^(l-1) = (w^T delta^l) * sigma'(z^(l-1)); examples as rows: delta @ w.
         np.dot(delta[l], w[l], out=delta[l - 1])
         delta[l - 1] *= sigmoid_prime_(a[l - 1], tmp[l - 1], one[l - 1])
+        if keep is not None:  # a dropped neuron passed nothing on: its error is 0
+            delta[l - 1] *= keep[l - 1]
     np.dot(ws.delta_T[0], x, out=ws.nabla[0])  # BP3 and BP4 for the first layer
 
 

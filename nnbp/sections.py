@@ -86,6 +86,12 @@ class TrainingConfig:
     momentum: float = key(
         0.0, checks.fraction, "momentum coefficient mu, 0 <= mu < 1; 0: plain SGD"
     )
+    dropout: float = key(
+        0.0,
+        checks.fraction,
+        "share p of hidden neurons left out of each step, 0 <= p < 1 (the rest scaled by"
+        " 1/(1 - p), so evaluation uses every neuron as it is); 0: none",
+    )
     halve_eta_after: int = key(
         0,
         checks.integer(0),

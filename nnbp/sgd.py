@@ -102,7 +102,9 @@ class SGD:
     Per step, with g the mean gradient of the cost over the mini-batch (the book's
     chapter 3): plain w -> w - eta g; with regularisation g gains the term of
     ``Regularization.gradient``; with momentum mu: v -> mu v - eta g, w -> w + v (biases
-    too).
+    too). With dropout p, g is the gradient of the network thinned afresh for each step:
+    every hidden neuron left out with probability p (chapter 3), the others' activations
+    scaled by 1/(1 - p) so that the whole network needs no rescaling afterwards.
     """
 
     def __init__(
@@ -114,8 +116,14 @@ class SGD:
         lmbda: float = 0.0,
         regularization: str = "l2",
         momentum: float = 0.0,
+        dropout: float = 0.0,
     ) -> None:
         self.net = net
+        self.dropout = dropout
+        # Dropout's masks come from a generator derived from the run's one Generator at
+        # the start of each epoch (``epoch``), so they do not depend on its other users.
+        self.dropout_rng: np.random.Generator | None = None
+        self._keep: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
         self.regularization = Regularization(lmbda, regularization, n_train)
         self.momentum = momentum
         self.velocity: list[np.ndarray] | None = None
@@ -150,11 +158,31 @@ class SGD:
             ws = self.net.workspace(m)
             buffers = self._buffers[m] = (ws, np.full(ws.a[-1].shape, self._eta_over(m)))
         ws, eta_over_m = buffers
-        backprop(self.net, ws, x_ones, y, eta_over_m)  # ws.nabla: eta times the mean gradient
+        keep = self._draw_keep(m) if self.dropout else None
+        backprop(self.net, ws, x_ones, y, eta_over_m, keep)  # ws.nabla: eta times the mean gradient
         if self._decay is None and self.velocity is None:
             np.subtract(self.net.flat, ws.nabla_flat, out=self.net.flat)  # w -= eta nabla_w ...
         else:
             self._update(ws)
+
+    def _draw_keep(self, m: int) -> list[np.ndarray]:
+        """Fresh dropout masks for a mini-batch of m: per hidden layer (m, n), each entry
+        1/(1 - p) (kept) with probability 1 - p, else 0 (dropped)."""
+        if self.dropout_rng is None:
+            raise RuntimeError("SGD.step with dropout needs dropout_rng (SGD.epoch sets it)")
+        buffers = self._keep.get(m)
+        if buffers is None:
+            shapes = [(m, n) for n in self.net.sizes[1:-1]]
+            buffers = self._keep[m] = (
+                [np.empty(sh, np.float32) for sh in shapes],
+                [np.empty(sh, self.net.dtype) for sh in shapes],
+            )
+        p, scale = np.float32(self.dropout), self.net.dtype.type(1 / (1 - self.dropout))
+        for u, keep in zip(*buffers, strict=True):
+            self.dropout_rng.random(out=u, dtype=np.float32)
+            np.greater_equal(u, p, out=keep)  # 1 where kept
+            keep *= scale
+        return buffers[1]
 
     def _update(self, ws: Workspace) -> None:
         """The update with weight decay and/or momentum (every layer at once where possible)."""
@@ -252,6 +280,8 @@ class _Epoch:
         stop: StopFlag | None, between: Callable[[], bool] | None,
     ) -> bool:  # fmt: skip
         order = rng.permutation(len(self.x_ones))
+        if self.opt.dropout:  # drawn before the augmentation worker takes over rng
+            self.opt.dropout_rng = np.random.default_rng(rng.integers(2**63))
         step, done = self.opt.step, 0
         # Stop requests and progress are looked at between groups of mini-batches (about a
         # hundred groups an epoch), keeping the innermost loop to the step alone.

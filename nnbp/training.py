@@ -167,7 +167,7 @@ class _RunWriter:
         )  # fmt: skip
         self.optimizer = SGD(
             self.net, eta=t.eta, n_train=len(splits.train), lmbda=t.lmbda,
-            regularization=t.regularization, momentum=t.momentum,
+            regularization=t.regularization, momentum=t.momentum, dropout=t.dropout,
         )  # fmt: skip
         self.state = TrainState(eta=t.eta)
         if ckpt is not None:

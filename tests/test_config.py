@@ -192,3 +192,19 @@ def test_readme_documents_every_key():
     readme = (ROOT / "README.md").read_text()
     missing = [path for path in config.key_paths() if f"`{path}`" not in readme]
     assert not missing, f"README.md lacks {missing}"
+
+
+def test_keys_added_later_leave_the_digest_of_older_configs_alone(tmp_path):
+    """A config that does not use training.dropout has the digest it had before the key
+    existed (older runs resume and are reused); using it changes the digest."""
+    import hashlib
+    import json
+
+    cfg = config.load(write(tmp_path, "network: {sizes: [784, 30, 10]}"))
+    before = cfg.to_dict()
+    del before["training"]["dropout"]
+    canonical = json.dumps(before, sort_keys=True, separators=(",", ":"))
+    assert cfg.digest() == hashlib.sha256(canonical.encode()).hexdigest()
+    assert cfg.with_overrides({"training.dropout": 0.5}).digest() != cfg.digest()
+    with pytest.raises(ConfigError, match=r"training.dropout: expected a number in \[0, 1\)"):
+        cfg.with_overrides({"training.dropout": 1.0})

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from nnbp.costs import COSTS, QuadraticCost
-from nnbp.network import Network, sigmoid, with_ones
+from nnbp.network import Network, backprop, feedforward, sigmoid, with_ones
 from nnbp.sgd import SGD
 
 
@@ -125,6 +125,44 @@ def test_the_gradient_check_catches_a_broken_backprop(monkeypatch, broken):
 
         monkeypatch.setattr(network, "sigmoid_prime_", ones)
     assert _worst_relative_error(*_small_problem()) > 1e-2
+
+
+def _thinned(net: Network, x: np.ndarray, y: np.ndarray, keep: list[np.ndarray]):
+    """Cost of the network thinned by dropout masks ``keep``, and backprop's gradient."""
+    x1 = with_ones(x)
+
+    def cost() -> float:
+        ws = net.workspace(len(x))
+        return float(COSTS[net.cost].fn(feedforward(net, ws, x1, keep), y).mean())
+
+    ws = net.workspace(len(x))
+    backprop(net, ws, x1, y, np.full((len(x), net.sizes[-1]), 1 / len(x)), keep)
+    return cost, ws.nabla
+
+
+@pytest.mark.parametrize("cost", sorted(COSTS))
+def test_backprop_with_dropout_masks_matches_central_differences(cost):
+    """The gradient of the thinned network (dropped neurons 0, the rest scaled by 1/(1-p))
+    against central differences."""
+    net, x, y = _small_problem(cost)
+    rng = np.random.default_rng(5)
+    keep = [(rng.random((len(x), n)) >= 0.4) / 0.6 for n in net.sizes[1:-1]]
+    assert all(0 < (k == 0).sum() < k.size for k in keep)  # some dropped, some kept
+    cost_of, nabla = _thinned(net, x, y, keep)
+    h, numeric = 1e-4, [np.zeros_like(p) for p in net.params]
+    for p, out in zip(net.params, numeric, strict=True):
+        for i in np.ndindex(p.shape):
+            old = p[i]
+            p[i] = old + h
+            up = cost_of()
+            p[i] = old - h
+            out[i] = (up - cost_of()) / (2 * h)
+            p[i] = old
+    for g, n in zip(nabla, numeric, strict=True):
+        np.testing.assert_allclose(g, n, rtol=1e-6, atol=1e-9)
+    # The masks matter: the whole network's gradient is another one.
+    whole = _thinned(net, x, y, [np.ones_like(k) for k in keep])[1]
+    assert not np.allclose(whole[0], numeric[0], rtol=1e-2)
 
 
 @pytest.mark.parametrize("dtype", ["float64", "float32"])

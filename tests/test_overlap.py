@@ -29,6 +29,8 @@ CASES = {
         "augment": ["shift"],
     },  # fmt: skip
     "early_stopping": {"early_stopping": 2, "epochs": 12, "eta": 1.0},
+    # dropout's masks come from a generator drawn from rng when an epoch starts
+    "dropout": {"halve_eta_after": 1, "max_halvings": 2, "epochs": 8, "eta": 1.0, "dropout": 0.3},
     "on_epoch": {"epochs": 6},
 }
 

@@ -174,6 +174,42 @@ def test_augmenting_on_a_worker_thread_trains_exactly_as_in_line(n):
         assert not np.array_equal(a, c)  # and the shifts did change the training
 
 
+def test_dropout_masks_drop_a_share_p_and_scale_the_rest():
+    net = Network.create([16, 200, 50, 3], np.random.default_rng(0))
+    opt = SGD(net, eta=0.5, n_train=100, dropout=0.3)
+    opt.dropout_rng = np.random.default_rng(1)
+    keep = [k.copy() for k in opt._draw_keep(40)]
+    assert [k.shape for k in keep] == [(40, 200), (40, 50)]  # hidden layers only
+    for k in keep:
+        assert set(np.unique(k)) == {0.0, np.float32(1 / 0.7)}
+        assert abs((k == 0).mean() - 0.3) < 0.04  # 8,000 and 2,000 draws: > 3 sigma
+    assert not np.array_equal(opt._draw_keep(40)[0], keep[0])  # fresh masks every step
+
+
+def test_dropout_epochs_are_reproducible_and_change_the_training():
+    """The masks come from a generator drawn from rng at the epoch's start: the same seed
+    trains the same weights, with the augmentation worker too; p = 0 draws nothing."""
+    x_ones, y = _shifted_problem(2500)
+    runs = []
+    for dropout, background in ((0.5, False), (0.5, True), (0.0, False)):
+        rng = np.random.default_rng(5)
+        net = Network.create([16, 8, 3], rng)
+        opt = SGD(net, eta=0.5, n_train=2500, dropout=dropout)
+        for _ in range(2):
+            assert opt.epoch(x_ones, y, 10, rng, augment=_shift, background=background)
+        runs.append((net.flat.copy(), rng.random()))
+    (first, draw), (second, second_draw), (plain, _) = runs
+    np.testing.assert_array_equal(first, second)
+    assert draw == second_draw
+    assert not np.array_equal(first, plain)
+
+
+def test_a_step_with_dropout_needs_its_generator():
+    opt = SGD(Network.create([4, 3, 2], np.random.default_rng(0)), eta=1.0, n_train=5, dropout=0.5)
+    with pytest.raises(RuntimeError, match="dropout_rng"):
+        opt.step(np.ones((2, 5)), np.eye(2))
+
+
 def test_a_stop_request_ends_an_epoch_with_a_worker_and_its_thread():
     x_ones, y = _shifted_problem(3000)
     stop = StopFlag()

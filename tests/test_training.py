@@ -45,8 +45,9 @@ def assert_same_weights(a: Path, b: Path) -> None:
         np.testing.assert_array_equal(p, q)
 
 
-def test_ctrl_c_stops_cleanly_and_resume_ends_as_an_uninterrupted_run(tiny_config):
-    cfg = tiny_config(training={"epochs": 4, "momentum": 0.5, "eta": 1.0})
+@pytest.mark.parametrize("extra", [{}, {"dropout": 0.3}])
+def test_ctrl_c_stops_cleanly_and_resume_ends_as_an_uninterrupted_run(tiny_config, extra):
+    cfg = tiny_config(training={"epochs": 4, "momentum": 0.5, "eta": 1.0, **extra})
     straight = train(cfg, out="straight")
 
     def ctrl_c_in_epoch_3(epoch, done, total):
