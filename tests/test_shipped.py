@@ -18,7 +18,8 @@ def test_config_list_names_every_shipped_config_with_its_purpose(invoke):
     assert configs == sorted(p.stem for p in shipped.directory().glob("*.yaml"))
     assert {"mnist", "nielsen-ch1", "nielsen-ch3", "best"} <= set(configs)
     sweeps = {r["name"] for r in rows if r["kind"] == "sweep"}
-    assert sweeps == {"best-sweep", "best-size", "fashion-mnist", "nielsen-ch3", "seeds"}
+    assert sweeps == {p.stem for p in (shipped.directory() / "sweeps").glob("*.yaml")}
+    assert {"best-sweep", "best-elastic", "fashion-elastic", "nielsen-ch3", "seeds"} <= sweeps
     assert all(r["purpose"] and "\n" not in r["purpose"] for r in rows)
     text = invoke("config", "list").stdout
     assert "nielsen-ch1 " in text and "seeds (sweep)" in text
