@@ -47,6 +47,7 @@ SWEEPS = [
     "configs/sweeps/best-elastic.yaml",
     "configs/sweeps/fashion-elastic.yaml",
     "configs/sweeps/fashion-dropout.yaml",
+    "configs/sweeps/fashion-both.yaml",
 ]
 MEASURES = {
     "best_test": "best epoch's test accuracy",
@@ -213,8 +214,9 @@ def sweep_table(spec: str) -> list[str]:
     wall = (max(ends) - min(starts)).total_seconds() / 60 if starts and ends else float("nan")
     counts = ", ".join(f"{n} {state.lower()}" for state, n in sorted(report["counts"].items()))
     counts = counts.replace("fail", "failed or interrupted")
+    n = len(report["trials"])
     lines = [
-        "", f"The sweep `nnbp sweep run {spec}`: {len(report['trials'])} trials ({counts}),"
+        "", f"The sweep `nnbp sweep run {spec}`: {n} trial{'s' * (n != 1)} ({counts}),"
         f" {wall:.0f} minutes of wall time on both cores, trials judged on"
         f" {report['metric']}:", "",
         "| trial | settings | best validation accuracy (epoch) | epochs trained | state |",

@@ -188,7 +188,7 @@ def test_dropout_masks_drop_a_share_p_and_scale_the_rest():
 
 def test_dropout_epochs_are_reproducible_and_change_the_training():
     """The masks come from a generator drawn from rng at the epoch's start: the same seed
-    trains the same weights, with the augmentation worker too; p = 0 draws nothing."""
+    trains the same weights, with the augmentation worker too."""
     x_ones, y = _shifted_problem(2500)
     runs = []
     for dropout, background in ((0.5, False), (0.5, True), (0.0, False)):
