@@ -123,7 +123,7 @@ class SGD:
         # Dropout's masks come from a generator derived from the run's one Generator at
         # the start of each epoch (``epoch``), so they do not depend on its other users.
         self.dropout_rng: np.random.Generator | None = None
-        self._keep: dict[int, tuple[list[np.ndarray], list[np.ndarray]]] = {}
+        self._keep: dict[int, list[np.ndarray]] = {}  # per mini-batch size: the masks
         self.regularization = Regularization(lmbda, regularization, n_train)
         self.momentum = momentum
         self.velocity: list[np.ndarray] | None = None
@@ -170,19 +170,16 @@ class SGD:
         1/(1 - p) (kept) with probability 1 - p, else 0 (dropped)."""
         if self.dropout_rng is None:
             raise RuntimeError("SGD.step with dropout needs dropout_rng (SGD.epoch sets it)")
-        buffers = self._keep.get(m)
-        if buffers is None:
-            shapes = [(m, n) for n in self.net.sizes[1:-1]]
-            buffers = self._keep[m] = (
-                [np.empty(sh, np.float32) for sh in shapes],
-                [np.empty(sh, self.net.dtype) for sh in shapes],
-            )
-        p, scale = np.float32(self.dropout), self.net.dtype.type(1 / (1 - self.dropout))
-        for u, keep in zip(*buffers, strict=True):
-            self.dropout_rng.random(out=u, dtype=np.float32)
-            np.greater_equal(u, p, out=keep)  # 1 where kept
+        masks = self._keep.get(m)
+        if masks is None:
+            masks = self._keep[m] = [np.empty((m, n), self.net.dtype) for n in self.net.sizes[1:-1]]
+        dtype = self.net.dtype.type
+        p, scale = dtype(self.dropout), dtype(1 / (1 - self.dropout))
+        for keep in masks:  # uniform draws, then 1 where kept, then scaled: in place
+            self.dropout_rng.random(out=keep, dtype=keep.dtype)
+            np.greater_equal(keep, p, out=keep)
             keep *= scale
-        return buffers[1]
+        return masks
 
     def _update(self, ws: Workspace) -> None:
         """The update with weight decay and/or momentum (every layer at once where possible)."""

@@ -30,10 +30,11 @@ for round in $(seq "$rounds"); do
   done
 done
 "$python" - "$work/runs" "$rounds" <<'PY'
-import json, statistics, sys
+import statistics, sys
+from nnbp.metrics import read_log
 runs, rounds = sys.argv[1], int(sys.argv[2])
 def rows(side, cfg, r):
-    return [json.loads(line) for line in open(f"{runs}/{side}-{cfg}-{r}/metrics.jsonl")]
+    return read_log(f"{runs}/{side}-{cfg}-{r}/metrics.jsonl")
 for cfg in ("mnist", "best"):
     for side in ("before", "after"):
         for r in range(1, rounds + 1):

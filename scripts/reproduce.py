@@ -77,21 +77,22 @@ def train(
     """
     out = root / f"{config}-seed{seed}"
     overrides = [f"training.seed={seed}"]
-    minutes = _finished_minutes(out, config, overrides) if reuse else None
-    if minutes is None:
+    found = _finished(out, config, overrides) if reuse else None
+    if found is None:
         start = time.perf_counter()
         subprocess.run(
             [sys.executable, "-m", "nnbp", "train", f"configs/{config}.yaml", "--overwrite",
              "--out", str(out), "--set", *overrides],
             check=True, stdout=subprocess.DEVNULL,
         )  # fmt: skip
-        minutes = (time.perf_counter() - start) / 60
-    return read_log(out / METRICS_FILE), nnbp.load(out).metadata, minutes
+        found = nnbp.load(out).metadata, (time.perf_counter() - start) / 60
+    meta, minutes = found
+    return read_log(out / METRICS_FILE), meta, minutes
 
 
-def _finished_minutes(run: Path, config: str, overrides: list[str]) -> float | None:
-    """The minutes of a finished training of configs/<config>.yaml with ``overrides`` in
-    ``run`` (from its run.json), or None when it holds no such run."""
+def _finished(run: Path, config: str, overrides: list[str]) -> tuple[dict, float] | None:
+    """A finished training of configs/<config>.yaml with ``overrides`` in ``run``: its
+    weights' metadata and minutes (from its run.json); None when it holds no such run."""
     try:
         record = json.loads((run / "run.json").read_text())
         meta = nnbp.load(run).metadata
@@ -100,7 +101,7 @@ def _finished_minutes(run: Path, config: str, overrides: list[str]) -> float | N
     cfg = nnbp.Config.from_yaml(f"configs/{config}.yaml", overrides).with_absolute_paths()
     if record.get("outcome") != "finished" or meta.get("config_sha256") != cfg.digest():
         return None
-    return record["seconds"] / 60
+    return meta, record["seconds"] / 60
 
 
 def summary(values: list[float]) -> str:
