@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from nnbp.errors import ConfigError
 from nnbp.sweep import spec as spec_mod
+from nnbp.sweep.space import Dimension
 from nnbp.sweep.report import summary, text
 
 optuna = pytest.importorskip("optuna")
@@ -30,7 +31,7 @@ def write_spec(tmp_path: Path, tiny_config):
         }
         raw.update(keys)
         path = tmp_path / "spec.yaml"
-        path.write_text(yaml.safe_dump(raw))
+        path.write_text(yaml.safe_dump(raw, sort_keys=False))  # keys as a user orders them
         return path
 
     return write
@@ -87,6 +88,17 @@ def test_the_spec_survives_its_round_trip_through_the_study(write_spec, tmp_path
         ),
         ({"space": {"training.eta": [1.0, -1.0]}}, "space.training.eta[1]:"),
         ({"space": {"training.eta": [1.0, 1.0]}}, "listed twice"),
+        (
+            {
+                "space": {
+                    "training.augment_options": [
+                        {"elastic": {"alpha": 8.0, "sigma": 4.0}},
+                        {"elastic": {"sigma": 4.0, "alpha": 8.0}},
+                    ]
+                }
+            },
+            "listed twice",
+        ),
         ({"space": {"training.eta": {"low": 0.1, "high": 1}}}, "a range has no grid points"),
         (
             {"space": {"training.eta": {"low": 1, "hi": 2}}, "sampler": {"type": "tpe"}},
@@ -143,7 +155,7 @@ def test_a_validation_metric_needs_a_validation_set(write_spec):
     )
 )
 def test_list_values_encode_and_decode_to_themselves(sizes):
-    dim = spec_mod.Dimension("network.sizes", tuple(tuple(s) for s in sizes))
+    dim = Dimension("network.sizes", tuple(tuple(s) for s in sizes))
     for s in sizes:
         encoded = dim.encode(s)
         assert isinstance(encoded, str) and dim.decode(encoded) == s
@@ -156,7 +168,7 @@ def test_list_values_encode_and_decode_to_themselves(sizes):
     )
 )
 def test_mapping_values_encode_as_text_and_decode_to_themselves(options):
-    dim = spec_mod.Dimension("training.augment_options", (options, {"shift": {"max": 1}}))
+    dim = Dimension("training.augment_options", (options, {"shift": {"max": 1}}))
     encoded = dim.encode(options)
     assert isinstance(encoded, str) and dim.decode(encoded) == options
     assert dim.decode(options) == options  # as a study made before encoding holds it

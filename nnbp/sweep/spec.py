@@ -18,10 +18,8 @@ data, stored as JSON in the study itself so that other machines can join it.
 
 from __future__ import annotations
 
-import difflib
 import itertools
 import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +28,7 @@ from typing import Any
 from nnbp.config import Config, read_yaml
 from nnbp.errors import ConfigError
 from nnbp.fit import METRIC_KEYS
-from nnbp.sections import key_paths
+from nnbp.sweep.space import Dimension, check_value, closest, parse_space, unknown_key
 
 SAMPLERS = ("grid", "random", "tpe")
 PRUNERS = {  # each pruner's parameters and their defaults
@@ -39,7 +37,6 @@ PRUNERS = {  # each pruner's parameters and their defaults
     "asha": {"min_epochs": 1, "reduction_factor": 3},
     "hyperband": {"min_epochs": 1, "reduction_factor": 3},
 }
-RANGE_KEYS = ("low", "high", "log", "step")
 
 # (key, default, meaning): `nnbp sweep keys`, and the spec's defaults.
 KEYS: list[tuple[str, Any, str]] = [
@@ -79,42 +76,6 @@ _TOP = (
 def maximised(metric: str) -> bool:
     """Accuracies are maximised; costs, eta and seconds minimised."""
     return metric.endswith("accuracy")
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One config key of the search space: a list of values, or a numeric range."""
-
-    key: str
-    values: tuple[Any, ...] = ()  # the choices (a grid's points), as config values
-    low: float = 0.0
-    high: float = 0.0
-    log: bool = False
-    step: float | None = None
-    integer: bool = False
-
-    @property
-    def is_range(self) -> bool:
-        return not self.values
-
-    def encode(self, value: Any) -> Any:
-        """A config value as Optuna stores a choice: lists (network.sizes) and mappings
-        (training.augment_options) as JSON text, since Optuna's choices are scalars."""
-        if isinstance(value, list | tuple):
-            return json.dumps(list(value))
-        return json.dumps(value, sort_keys=True) if isinstance(value, dict) else value
-
-    def decode(self, param: Any) -> Any:
-        """The config value of an Optuna parameter."""
-        structured = any(isinstance(v, list | tuple | dict) for v in self.values)
-        # A study made before mappings were encoded holds them as they are.
-        return json.loads(param) if structured and isinstance(param, str) else param
-
-    def to_dict(self) -> Any:
-        if self.values:
-            return [list(v) if isinstance(v, tuple) else v for v in self.values]
-        out: dict[str, Any] = {"low": self.low, "high": self.high, "log": self.log}
-        return out if self.step is None else {**out, "step": self.step}
 
 
 @dataclass(frozen=True)
@@ -225,14 +186,14 @@ def parse(
 def _parse(raw: dict[str, Any], base_dir: Path, overrides: dict[str, Any]) -> Spec:
     for key in raw:
         if key not in _TOP:
-            raise _unknown(str(key), _TOP)
+            raise unknown_key(str(key), _TOP)
     name = _name(raw.get("name"))
     base = _base(raw.get("base"), base_dir)
     fixed = {**_mapping(raw.get("set") or {}, "set"), **overrides}
     for key, value in fixed.items():
-        _check_value(base, f"set.{key}", key, value)
+        check_value(base, f"set.{key}", key, value)
     base_set = base.with_overrides(fixed)
-    space = _space(raw.get("space"), base_set)
+    space = parse_space(raw.get("space"), base_set)
     sampler = _options(raw.get("sampler") or {}, "sampler", {"type": "tpe", "seed": 0})
     if sampler["type"] not in SAMPLERS:
         raise ConfigError(f"sampler.type: {sampler['type']!r}, expected one of {SAMPLERS}")
@@ -271,18 +232,6 @@ def _parse(raw: dict[str, Any], base_dir: Path, overrides: dict[str, Any]) -> Sp
     return spec
 
 
-def _closest(word: str, valid: Any) -> str | None:
-    """The valid word closest to a misspelt ``word``, if any is close."""
-    guess = difflib.get_close_matches(word, list(valid), n=1, cutoff=0.6)
-    return guess[0] if guess else None
-
-
-def _unknown(key: str, valid: Any, prefix: str = "") -> ConfigError:
-    guess = _closest(key, valid)
-    hint = f"; did you mean '{prefix}{guess}'?" if guess else ""
-    return ConfigError(f"{prefix}{key}: unknown key{hint} (see `nnbp sweep keys`)", prefix + key)
-
-
 def _name(value: Any) -> str:
     if not isinstance(value, str) or not value or "/" in value or value.startswith("."):
         raise ConfigError(f"name: {value!r}, expected a name without '/' (the study's)", "name")
@@ -317,7 +266,7 @@ def _options(value: Any, where: str, defaults: dict[str, Any]) -> dict[str, Any]
         raise ConfigError(f"{where}: expected a mapping such as {defaults}", where)
     for key in value:
         if key not in defaults:
-            raise _unknown(str(key), defaults, f"{where}.")
+            raise unknown_key(str(key), defaults, f"{where}.")
     return {**defaults, **value}
 
 
@@ -327,78 +276,9 @@ def _int(value: Any, where: str, low: int) -> int:
     return value
 
 
-def _check_value(base: Config, where: str, key: str, value: Any) -> None:
-    """ConfigError naming ``where`` unless ``key: value`` is a valid config setting."""
-    _check_key(where, key)
-    try:
-        base.with_overrides({key: value})
-    except ConfigError as e:
-        message = str(e).removeprefix(f"override {key}: ")
-        raise ConfigError(f"{where}: {message}", where) from None
-
-
-def _check_key(where: str, key: str) -> None:
-    if key not in key_paths() or key == "name":
-        guess = _closest(key, [k for k in key_paths() if k != "name"])
-        hint = f"; did you mean '{guess}'?" if guess else " (see `nnbp config keys`)"
-        raise ConfigError(f"{where}: not a config key{hint}", where)
-
-
-def _space(value: Any, base: Config) -> dict[str, Dimension]:
-    if not isinstance(value, dict) or not value:
-        raise ConfigError(
-            "space: expected config keys with a list of values or a range, e.g."
-            " {training.eta: [0.1, 1.0]}",
-            "space",
-        )
-    return {str(key): _dimension(str(key), v, base) for key, v in value.items()}
-
-
-def _dimension(key: str, value: Any, base: Config) -> Dimension:
-    where = f"space.{key}"
-    _check_key(where, key)
-    if isinstance(value, list):
-        if not value:
-            raise ConfigError(f"{where}: an empty list; give the values to try", where)
-        for i, v in enumerate(value):
-            _check_value(base, f"{where}[{i}]", key, v)
-        encoded = [json.dumps(v) if isinstance(v, list) else v for v in value]
-        if len({json.dumps(e) for e in encoded}) < len(encoded):
-            raise ConfigError(f"{where}: a value is listed twice", where)
-        return Dimension(key, tuple(tuple(v) if isinstance(v, list) else v for v in value))
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: expected a list of values or {{low, high, log}}", where)
-    return _range(key, value, base)
-
-
-def _range(key: str, value: dict[str, Any], base: Config) -> Dimension:
-    where = f"space.{key}"
-    for k in value:
-        if k not in RANGE_KEYS:
-            raise _unknown(str(k), RANGE_KEYS, f"{where}.")
-    low, high, log, step = (value.get(k) for k in RANGE_KEYS)
-    numbers = [v for v in (low, high, step) if v is not None]
-    if low is None or high is None or not all(_is_number(v) for v in numbers):
-        raise ConfigError(f"{where}: a range needs numbers low and high (and maybe step)", where)
-    if not low < high:
-        raise ConfigError(f"{where}: low {low} must be below high {high}", where)
-    if log not in (None, True, False) or (log and low <= 0):
-        raise ConfigError(f"{where}: log must be true or false, and a log range above 0", where)
-    if log and step is not None:
-        raise ConfigError(f"{where}: a log range takes no step", where)
-    integer = all(isinstance(v, int) for v in numbers)
-    for end in (low, high):
-        _check_value(base, where, key, end)
-    return Dimension(key, low=low, high=high, log=bool(log), step=step, integer=integer)
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
-
-
 def _metric(value: Any, base: Config) -> str:
     if not isinstance(value, str) or value not in METRIC_KEYS:
-        guess = _closest(str(value), METRIC_KEYS)
+        guess = closest(str(value), METRIC_KEYS)
         hint = f"did you mean '{guess}'?" if guess else f"one of {', '.join(METRIC_KEYS)}"
         raise ConfigError(f"metric: {value!r} is not a metrics.jsonl key; {hint}", "metric")
     if value.startswith("test_"):
