@@ -48,6 +48,9 @@ SWEEPS = [
     "configs/sweeps/fashion-elastic.yaml",
     "configs/sweeps/fashion-dropout.yaml",
     "configs/sweeps/fashion-both.yaml",
+    "configs/sweeps/fashion-width.yaml",
+    "configs/sweeps/fashion-l2.yaml",
+    "configs/sweeps/fashion-l2-less.yaml",
 ]
 MEASURES = {
     "best_test": "best epoch's test accuracy",
