@@ -59,6 +59,7 @@ class Dimension:
 
 
 def parse_space(value: Any, base: Config) -> dict[str, Dimension]:
+    """A spec's ``space``, checked against ``base`` (the config with ``set`` applied)."""
     if not isinstance(value, dict) or not value:
         raise ConfigError(
             "space: expected config keys with a list of values or a range, e.g."
@@ -120,6 +121,7 @@ def check_value(base: Config, where: str, key: str, value: Any) -> None:
 
 
 def check_key(where: str, key: str) -> None:
+    """ConfigError naming ``where`` unless ``key`` is a config key a sweep may set."""
     if key not in key_paths() or key == "name":
         guess = closest(key, [k for k in key_paths() if k != "name"])
         hint = f"; did you mean '{guess}'?" if guess else " (see `nnbp config keys`)"
