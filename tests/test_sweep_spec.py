@@ -12,8 +12,8 @@ from hypothesis import strategies as st
 
 from nnbp.errors import ConfigError
 from nnbp.sweep import spec as spec_mod
-from nnbp.sweep.space import Dimension
 from nnbp.sweep.report import summary, text
+from nnbp.sweep.space import Dimension
 
 optuna = pytest.importorskip("optuna")
 
