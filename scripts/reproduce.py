@@ -51,6 +51,7 @@ SWEEPS = [
     "configs/sweeps/fashion-width.yaml",
     "configs/sweeps/fashion-l2.yaml",
     "configs/sweeps/fashion-l2-less.yaml",
+    "configs/sweeps/fashion-elastic-l2.yaml",
 ]
 MEASURES = {
     "best_test": "best epoch's test accuracy",
