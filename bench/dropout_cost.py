@@ -16,11 +16,13 @@ Results: docs/ENGINE.md.
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
-import time
+from collections.abc import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from interleave import blas_line, interleaved
+from threadpoolctl import threadpool_limits
 
 from nnbp.network import Network, with_ones
 from nnbp.sgd import SGD
@@ -30,14 +32,16 @@ SHAPES = [([784, 800, 10], 20, 0.9), ([784, 100, 10], 10, 0.0)]
 DROPOUT = 0.3
 
 
-def epoch_seconds(sizes: list[int], m: int, mu: float, p: float, x, y) -> float:
-    """Seconds of one SGD.epoch over the rows of x, dropout p, a fresh network."""
-    rng = np.random.default_rng(0)
-    net = Network.create(sizes, rng, init="scaled", cost="log-likelihood")
-    opt = SGD(net, eta=0.05, n_train=len(x), momentum=mu, dropout=p)
-    start = time.perf_counter()
-    opt.epoch(x, y, m, rng)
-    return time.perf_counter() - start
+def epochs(sizes: list[int], m: int, mu: float, x, y) -> dict[str, Callable[[], object]]:
+    """One SGD epoch over the rows of x, without and with dropout: name -> call. Each
+    trainer starts from the same network and goes on training from call to call."""
+    calls = {}
+    for p in (0.0, DROPOUT):
+        rng = np.random.default_rng(0)
+        net = Network.create(sizes, rng, init="scaled", cost="log-likelihood")
+        opt = SGD(net, eta=0.05, n_train=len(x), momentum=mu, dropout=p)
+        calls[f"p = {p}"] = functools.partial(opt.epoch, x, y, m, rng)
+    return calls
 
 
 def main() -> None:
@@ -49,17 +53,12 @@ def main() -> None:
     x = with_ones(rng.random((args.rows, 784), dtype=np.float32))
     y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, args.rows)]
     with threadpool_limits(1, user_api="blas"):
-        blas = [(i["internal_api"], i.get("architecture")) for i in threadpool_info()]
-        print(f"BLAS: {blas}; 1 thread; {args.rows} rows per epoch; {args.rounds} rounds")
+        print(f"BLAS: {blas_line()}; {args.rows} rows per epoch; {args.rounds} rounds")
         print("network | m | momentum | p = 0 median s | p = 0.3 median s | ratio")
         for sizes, m, mu in SHAPES:
-            times: dict[float, list[float]] = {0.0: [], DROPOUT: []}
-            for p in times:  # warm-up
-                epoch_seconds(sizes, m, mu, p, x, y)
-            for _ in range(args.rounds):
-                for p in times:
-                    times[p].append(epoch_seconds(sizes, m, mu, p, x, y))
-            plain, dropped = (statistics.median(times[p]) for p in times)
+            calls = epochs(sizes, m, mu, x, y)
+            interleaved(calls, 1)  # warm-up
+            plain, dropped = map(statistics.median, interleaved(calls, args.rounds).values())
             print(f"{sizes} | {m} | {mu} | {plain:.3f} | {dropped:.3f} | {dropped / plain:.2f}")
 
 

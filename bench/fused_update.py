@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 
 import numpy as np
+from interleave import blas_line, interleaved
 from scipy.linalg import blas
-from threadpoolctl import threadpool_info, threadpool_limits
+from threadpoolctl import threadpool_limits
 
 # (n_in + 1, n_out, m, steps per 50,000-image epoch): best.yaml's first layer, and the
 # bench's [784, 100, 10] at mini-batches 10 and 100.
@@ -69,22 +69,14 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=5)
     rounds = parser.parse_args().rounds
-    for pool in threadpool_info():
-        print(f"# {pool['internal_api']} {pool.get('version')} {pool.get('architecture')}"
-              f" {pool['filepath'].rsplit('/', 1)[-1]}")  # fmt: skip
+    print(f"# {blas_line()}")
     print("| layer | m | threads | way | median s/epoch | fastest | fused / numpy |")
     print("|---|---|---|---|---|---|---|")
     for n_in, n_out, m, steps in SHAPES:
         calls = ways(n_in, n_out, m)
         for threads in (1, 2):
-            times: dict[str, list[float]] = {name: [] for name in calls}
             with threadpool_limits(threads):
-                for _ in range(rounds):
-                    for name, call in calls.items():  # interleaved within each round
-                        start = time.perf_counter()
-                        for _ in range(steps):
-                            call()
-                        times[name].append(time.perf_counter() - start)
+                times = interleaved(calls, rounds, steps)
             med = {name: statistics.median(t) for name, t in times.items()}
             for name, t in times.items():
                 kind = name.split(":")[0]

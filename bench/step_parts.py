@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
 from collections.abc import Callable
 
 import numpy as np
-from threadpoolctl import threadpool_info, threadpool_limits
+from interleave import blas_line, interleaved
+from threadpoolctl import threadpool_limits
 
 from nnbp.network import Network, with_ones
 from nnbp.sgd import SGD
@@ -74,19 +74,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=7)
     args = parser.parse_args()
     with threadpool_limits(args.threads, user_api="blas"), np.errstate(over="ignore"):
-        blas = [(i["internal_api"], i.get("architecture")) for i in threadpool_info()]
-        print(f"BLAS: {blas}; {args.threads} thread(s); {args.rounds} rounds; µs per step")
+        print(f"BLAS: {blas_line()}; {args.rounds} rounds; µs per step")
         print("network | m | momentum | step | products | products + update | other share")
         for sizes, m, mu, steps in SHAPES:
-            calls = parts(sizes, m, mu)
-            times: dict[str, list[float]] = {name: [] for name in calls}
-            for _ in range(args.rounds):
-                for name, call in calls.items():
-                    start = time.perf_counter()
-                    for _ in range(steps):
-                        call()
-                    times[name].append((time.perf_counter() - start) / steps * 1e6)
-            step, prod, upd = (statistics.median(times[k]) for k in calls)
+            times = interleaved(parts(sizes, m, mu), args.rounds, steps)
+            step, prod, upd = (statistics.median(t) / steps * 1e6 for t in times.values())
             print(f"{sizes} | {m} | {mu} | {step:.0f} | {prod:.0f} | {upd:.0f} |"
                   f" {(step - upd) / step:.0%}")  # fmt: skip
 
