@@ -15,13 +15,12 @@ stay small whatever the size of the training set. No I/O and no printing here.
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Sequence
 
 import numpy as np
 
-from nnbp.errors import ConfigError
+from nnbp.errors import ConfigError, closest
 
 # Bytes per temporary when resampling, at 8 bytes a pixel (int64 indices): 41 MNIST
 # images. Measured: up to ~300 kB a temporary, malloc reuses the memory chunk after chunk;
@@ -282,8 +281,8 @@ AUGMENTATIONS = {"shift": shift, "flip": flip, "affine": affine, "elastic": elas
 
 def _unknown(what: str, name: str, known: Sequence[str]) -> ConfigError:
     """ConfigError for an unknown name, with a did-you-mean suggestion when one is close."""
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f"did you mean {close[0]!r}?" if close else f"expected one of {', '.join(known)}"
+    guess = closest(name, known)
+    hint = f"did you mean {guess!r}?" if guess else f"expected one of {', '.join(known)}"
     return ConfigError(f"unknown {what} {name!r}; {hint}")
 
 

@@ -11,11 +11,9 @@ same checks, so they cannot slip anything past them.
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import hashlib
 import json
 import os
-import re
 import reprlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -29,42 +27,18 @@ from nnbp import checks, datasets
 from nnbp.augment import AUGMENTATIONS
 from nnbp.augment import augment as _augment
 from nnbp.datasets import DATA_DIR_ENV, ROLES
-from nnbp.errors import ConfigError
+from nnbp.errors import ConfigError, closest
 from nnbp.sections import SECTIONS, DataConfig, NetworkConfig, TrainingConfig, key_paths
 from nnbp.sections import describe_keys as describe_keys  # part of config's API
 from nnbp.sections import key as _key
+from nnbp.yamlfile import dumps, loads, read_yaml
 
-# A config is a few dozen lines; anything near this size is not one, and the cap bounds
-# the parser's work on a hostile file (a 64 KiB list parses in about 0.25 s).
-MAX_CONFIG_BYTES = 64 * 1024
-
-
-class _Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[misc]
-    """libyaml's safe loader when PyYAML has it (plain data only; it refuses absurd
-    nesting at once where the pure-Python one recurses for seconds), reading numbers as
-    YAML 1.2 does: PyYAML's YAML 1.1 rules take 1e-3, 1E5 and .5e-2 for strings."""
-
-
-_Loader.add_implicit_resolver(
-    "tag:yaml.org,2002:float",
-    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
-    list("-+.0123456789"),
-)
 # Error messages show values through this: a YAML alias bomb's repr would be exponential.
 _short = reprlib.Repr()
 _short.maxlevel, _short.maxlist, _short.maxdict, _short.maxstring = 2, 6, 4, 40
 
 # Overrides: ["training.eta=0.5", ...] (the command line's --set) or {"training.eta": 0.5}.
 Overrides = Sequence[str] | Mapping[str, Any]
-
-
-class _Dumper(yaml.SafeDumper):
-    """SafeDumper writing lists in flow style ([784, 30, 10]) and mappings as blocks."""
-
-
-_Dumper.add_representer(
-    list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
-)
 
 
 @dataclass(frozen=True)
@@ -91,7 +65,7 @@ class Config:
 
     def to_yaml(self) -> str:
         """The resolved config as YAML: block sections, lists on one line."""
-        return yaml.dump(self.to_dict(), Dumper=_Dumper, sort_keys=False)
+        return dumps(self.to_dict())
 
     @classmethod
     def from_yaml(cls, path: str | Path, overrides: Overrides = ()) -> Config:
@@ -149,22 +123,14 @@ ADDED_KEYS = {"training.dropout": 0.0}
 _SECTION_CLASSES = SECTIONS
 
 
-def yaml_scalar(value: Any) -> str:
-    """A default as it would be written in a config file: null, false, [784, 30, 10]."""
-    if isinstance(value, str) and " " in value:
-        return value  # a description such as "the config file's name"
-    value = list(value) if isinstance(value, tuple) else value
-    return yaml.dump(value, Dumper=_Dumper, default_flow_style=True).removesuffix("\n...\n").strip()
-
-
 def _unknown(path: str) -> ConfigError:
     """An unknown key, with the closest valid key at the same depth as a suggestion."""
     # A right key in the wrong section (training.sizes) is a common slip: say where it is.
     leaf = path.rsplit(".", 1)[-1]
-    guess = [p for p in key_paths() if "." in path and p.endswith("." + leaf)][:1]
+    same_leaf = [p for p in key_paths() if "." in path and p.endswith("." + leaf)]
     valid = key_paths() if "." in path else ["name", *_SECTION_CLASSES]
-    guess = guess or difflib.get_close_matches(path, valid, n=1, cutoff=0.6)
-    hint = f"; did you mean '{guess[0]}'?" if guess else ""
+    guess = same_leaf[0] if same_leaf else closest(path, valid)
+    hint = f"; did you mean '{guess}'?" if guess else ""
     return ConfigError(f"{path}: unknown key{hint}", path)
 
 
@@ -254,7 +220,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not sep or not key.strip():
         raise ConfigError(f"--set {text}: expected key.path=value, e.g. training.eta=0.5")
     try:
-        parsed = yaml.load(value, Loader=_Loader) if value.strip() else None  # noqa: S506
+        parsed = loads(value) if value.strip() else None
     except yaml.YAMLError:
         raise ConfigError(f"--set {text}: the value is not valid YAML") from None
     return key.strip().split("."), parsed
@@ -323,31 +289,3 @@ def load(path: str | Path, overrides: Overrides = ()) -> Config:
     path = shipped.resolve(path)
     raw = read_yaml(path, "config")
     return build(raw, overrides, default_name=Path(path).stem, source=str(path))
-
-
-def read_yaml(path: str | Path, what: str) -> Any:
-    """The data of a small YAML file (a ``what``: config, sweep spec), read safely;
-    ConfigError naming the file otherwise."""
-    path = Path(path)
-    if not path.exists():
-        raise ConfigError(f"{path}: {what} file not found")
-    if not path.is_file():
-        # A directory, FIFO or device (/dev/zero) would fail, block or never end.
-        raise ConfigError(f"{path}: not a regular file, expected a YAML {what} file")
-    try:
-        with open(path, "rb") as f:
-            data = f.read(MAX_CONFIG_BYTES + 1)
-        text = data.decode("utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise ConfigError(f"{path}: cannot read the {what} file ({e})") from None
-    if len(data) > MAX_CONFIG_BYTES:
-        raise ConfigError(f"{path}: larger than {MAX_CONFIG_BYTES} bytes, not a {what} file")
-    try:
-        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader, see _Loader
-    except yaml.YAMLError as e:
-        where = getattr(e, "problem_mark", None)
-        line = f" at line {where.line + 1}" if where is not None else ""
-        problem = getattr(e, "problem", None) or "invalid YAML"
-        raise ConfigError(f"{path}: not valid YAML{line}: {problem}") from None
-    except RecursionError:
-        raise ConfigError(f"{path}: not valid YAML: nested too deeply") from None

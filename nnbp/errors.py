@@ -7,7 +7,9 @@ codes. Anything else that escapes is a bug and keeps its traceback.
 
 from __future__ import annotations
 
+import difflib
 import enum
+from collections.abc import Iterable
 
 
 class ExitCode(enum.IntEnum):
@@ -89,6 +91,13 @@ class RequestError(UsageError):
 class SweepError(NnbpError):
     """A sweep's study cannot be reached, or does not fit this machine (another nnbp
     version, other data)."""
+
+
+def closest(word: str, valid: Iterable[str]) -> str | None:
+    """The valid word closest to a misspelt ``word``, if one is close: a message's
+    "did you mean ...?"."""
+    guess = difflib.get_close_matches(word, list(valid), n=1, cutoff=0.6)
+    return guess[0] if guess else None
 
 
 class BadSource(Exception):

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import pytest
-import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
 import nnbp
-from nnbp import config
+from nnbp import config, yamlfile
 from nnbp.errors import ConfigError
 
 
@@ -18,7 +17,7 @@ from nnbp.errors import ConfigError
      ("3", 3), ("0.5", 0.5), (".5", 0.5), ("1_000", 1000)],
 )  # fmt: skip
 def test_numbers_in_every_common_notation_are_numbers(text, value):
-    raw = yaml.load(f"x: {text}", Loader=config._Loader)  # noqa: S506 - a safe loader
+    raw = yamlfile.loads(f"x: {text}")
     assert raw["x"] == value and type(raw["x"]) is type(value)
     _, parsed = config.parse_override(f"training.lmbda={text}")
     assert parsed == value and type(parsed) is type(value)
@@ -34,6 +33,12 @@ def test_strings_that_only_look_like_numbers_stay_strings():
     assert config.parse_override("name=e5")[1] == "e5"
     assert config.parse_override("name=1e")[1] == "1e"
     assert config.parse_override("name=x1e5")[1] == "x1e5"
+
+
+def test_a_run_named_like_a_number_keeps_its_name_in_config_yaml(tmp_path):
+    cfg = config.Config.from_dict({"name": "1e5"})
+    (tmp_path / "config.yaml").write_text(cfg.to_yaml())
+    assert config.load(tmp_path / "config.yaml").name == "1e5"
 
 
 def test_eta_1e_3_trains_from_a_file_and_from_set(tmp_path):

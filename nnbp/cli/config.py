@@ -45,6 +45,7 @@ def config_show(config_file: Path, overrides: tuple[str, ...], as_json: bool) ->
 def config_keys(as_json: bool) -> None:
     """List every config key with its default and meaning."""
     from nnbp import config
+    from nnbp.yamlfile import yaml_scalar
 
     rows = config.describe_keys()
     if as_json:
@@ -53,7 +54,7 @@ def config_keys(as_json: bool) -> None:
         return
     width = max(len(path) for path, _, _ in rows)
     for path, default, doc in rows:
-        click.echo(f"{path:<{width}}  {config.yaml_scalar(default):<16}  {doc}")
+        click.echo(f"{path:<{width}}  {yaml_scalar(default):<16}  {doc}")
 
 
 def _plain(value: Any) -> Any:

@@ -124,8 +124,8 @@ def sweep_report(
 @sweep_group.command("keys")
 def sweep_keys() -> None:
     """List every sweep spec key with its default and meaning."""
-    from nnbp.config import yaml_scalar
     from nnbp.sweep.spec import KEYS
+    from nnbp.yamlfile import yaml_scalar
 
     width = max(len(key) for key, _, _ in KEYS)
     for key, default, doc in KEYS:

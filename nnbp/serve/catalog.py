@@ -18,9 +18,9 @@ from typing import Any
 import numpy as np
 
 from nnbp import metrics, runs
-from nnbp.config import read_yaml
 from nnbp.errors import NnbpError, RequestError, UsageError
 from nnbp.model import Model
+from nnbp.yamlfile import read_yaml
 
 MAX_ERRORS = 8  # the most confidently wrong test images a run's page shows
 

@@ -9,14 +9,13 @@ mappings of configs (network.sizes, training.augment_options) as JSON text.
 
 from __future__ import annotations
 
-import difflib
 import json
 import math
 from dataclasses import dataclass
 from typing import Any
 
 from nnbp.config import Config
-from nnbp.errors import ConfigError
+from nnbp.errors import ConfigError, closest
 from nnbp.sections import key_paths
 
 RANGE_KEYS = ("low", "high", "log", "step")
@@ -126,12 +125,6 @@ def check_key(where: str, key: str) -> None:
         guess = closest(key, [k for k in key_paths() if k != "name"])
         hint = f"; did you mean '{guess}'?" if guess else " (see `nnbp config keys`)"
         raise ConfigError(f"{where}: not a config key{hint}", where)
-
-
-def closest(word: str, valid: Any) -> str | None:
-    """The valid word closest to a misspelt ``word``, if any is close."""
-    guess = difflib.get_close_matches(word, list(valid), n=1, cutoff=0.6)
-    return guess[0] if guess else None
 
 
 def unknown_key(key: str, valid: Any, prefix: str = "") -> ConfigError:

@@ -25,10 +25,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from nnbp.config import Config, read_yaml
-from nnbp.errors import ConfigError
+from nnbp.config import Config
+from nnbp.errors import ConfigError, closest
 from nnbp.fit import METRIC_KEYS
-from nnbp.sweep.space import Dimension, check_value, closest, parse_space, unknown_key
+from nnbp.sweep.space import Dimension, check_value, parse_space, unknown_key
+from nnbp.yamlfile import read_yaml
 
 SAMPLERS = ("grid", "random", "tpe")
 PRUNERS = {  # each pruner's parameters and their defaults
