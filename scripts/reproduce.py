@@ -45,6 +45,7 @@ SWEEPS = [
     "configs/sweeps/best-sweep.yaml",
     "configs/sweeps/best-patience.yaml",
     "configs/sweeps/best-elastic.yaml",
+    "configs/sweeps/best-l2.yaml",
     "configs/sweeps/fashion-elastic.yaml",
     "configs/sweeps/fashion-dropout.yaml",
     "configs/sweeps/fashion-both.yaml",
