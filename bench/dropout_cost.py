@@ -1,10 +1,10 @@
 """What dropout's masks cost a step: SGD epochs with and without ``training.dropout``.
 
-With dropout p, every step draws a fresh mask per hidden layer (one uniform float per
+With dropout p, every step draws a fresh mask per hidden layer (16 random bits per
 hidden activation), turns it into 0 or 1/(1 - p) in place, multiplies it into the next
 layer's input and into BP2's delta. This times ``SGD.epoch`` on the same random rows
-with p = 0 and p = 0.3, alternated and repeated, at best.yaml's shape and training
-(momentum 0.9, m = 20) and at the bench's [784, 100, 10] with m = 10, on one BLAS thread,
+with p = 0 and p = 0.3, alternated and repeated, at best.yaml's network with momentum
+0.9 and m = 20, and at the bench's [784, 100, 10] with m = 10, on one BLAS thread,
 and prints which BLAS ran.
 
     python bench/dropout_cost.py [--rounds 5] [--rows 10000]
@@ -27,7 +27,8 @@ from threadpoolctl import threadpool_limits
 from nnbp.network import Network, with_ones
 from nnbp.sgd import SGD
 
-# (sizes, mini-batch size, momentum): best.yaml, and the bench's small network.
+# (sizes, mini-batch size, momentum): best.yaml's network (at its earlier m = 20), and
+# the bench's small network.
 SHAPES = [([784, 800, 10], 20, 0.9), ([784, 100, 10], 10, 0.0)]
 DROPOUT = 0.3
 

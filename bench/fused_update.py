@@ -23,8 +23,8 @@ from interleave import blas_line, interleaved
 from scipy.linalg import blas
 from threadpoolctl import threadpool_limits
 
-# (n_in + 1, n_out, m, steps per 50,000-image epoch): best.yaml's first layer, and the
-# bench's [784, 100, 10] at mini-batches 10 and 100.
+# (n_in + 1, n_out, m, steps per 50,000-image epoch): best.yaml's first layer (at its
+# earlier m = 20), and the bench's [784, 100, 10] at mini-batches 10 and 100.
 SHAPES = [(785, 800, 20, 2500), (785, 100, 10, 5000), (785, 100, 100, 500)]
 MU = 0.9
 

@@ -17,9 +17,9 @@ duration bench/run.py prints before it starts (bench/plan.py).
 from __future__ import annotations
 
 S30, S100, S800, TINY = (784, 30, 10), (784, 100, 10), (784, 800, 10), (784, 8, 10)
-# (sizes, mini-batch size m) of every training measurement; (S800, 20) is the network
+# (sizes, mini-batch size m) of every training measurement; (S800, 10) is the network
 # and mini-batch of configs/best.yaml.
-CONFIGS = [(S30, 10), (S30, 100), (S100, 10), (S100, 100), (S800, 20)]
+CONFIGS = [(S30, 10), (S30, 100), (S100, 10), (S100, 100), (S800, 10)]
 # The engine comparison keeps the four smaller networks: it is optional, and the large
 # one would add about a minute per round.
 ENGINE_CONFIGS = CONFIGS[:4]

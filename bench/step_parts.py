@@ -26,7 +26,8 @@ from threadpoolctl import threadpool_limits
 from nnbp.network import Network, with_ones
 from nnbp.sgd import SGD
 
-# (sizes, m, momentum, steps per timing): the bench's networks and best.yaml's.
+# (sizes, m, momentum, steps per timing): the bench's networks and best.yaml's (at its
+# earlier m = 20).
 SHAPES = [
     ([784, 30, 10], 10, 0.0, 2000),
     ([784, 100, 10], 10, 0.0, 2000),

@@ -46,6 +46,7 @@ SWEEPS = [
     "configs/sweeps/best-patience.yaml",
     "configs/sweeps/best-elastic.yaml",
     "configs/sweeps/best-l2.yaml",
+    "configs/sweeps/best-batch10.yaml",
     "configs/sweeps/fashion-elastic.yaml",
     "configs/sweeps/fashion-dropout.yaml",
     "configs/sweeps/fashion-both.yaml",
