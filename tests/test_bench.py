@@ -22,6 +22,8 @@ from pathlib import Path
 
 import pytest
 
+import nnbp.config
+
 REPO = Path(__file__).resolve().parent.parent
 BASELINE = "0c9a75a"  # the Makefile's BASELINE: the engine before SGD.epoch
 PEER_PACKAGES = {"torch-manual": "torch", "torch-idiomatic": "torch", "sklearn": "sklearn"}
@@ -135,7 +137,8 @@ def test_a_round_interleaves_the_kernels_and_alternates_their_order() -> None:
         peers = [i for i in items if i.get("impl") not in (None, *KERNEL_IMPLS)]
         assert peers and {i["kernel"] for i in peers} == {"default"}
     shapes = {(i["sizes"], i["m"]) for i in rounds[0] if "sizes" in i}
-    assert ((784, 800, 10), 20) in shapes
+    best = nnbp.config.load(REPO / "configs" / "best.yaml")  # the bench follows best.yaml
+    assert (tuple(best.network.sizes), best.training.mini_batch_size) in shapes
     counts, seconds = plan.estimate(rounds, s, None)
     assert counts["training"] == 2 * 5 * (3 * 2 + 2 * 2 + 3 * 2) and seconds > 0
 
