@@ -39,6 +39,9 @@ def test_dumps_writes_lists_on_one_line_and_keeps_key_order():
 def test_a_float_in_exponent_form_reads_as_a_float(x):
     text = f"{x:e}"  # 1.000000e-03: YAML 1.1 would read this as a string
     assert yamlfile.loads(text) == float(text)
+
+
+def test_numbers_read_as_yaml_1_2_reads_them():
     assert yamlfile.loads("1e-3") == 1e-3 and yamlfile.loads(".5E2") == 50.0
     assert math.isinf(yamlfile.loads(".inf"))
 
