@@ -27,7 +27,8 @@ class Loader(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # type: ignore[mis
 
 
 _EXPONENT_FLOAT = re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$")
-Loader.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+.0123456789"))
+_FLOAT_RESOLVER = ("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+.0123456789"))
+Loader.add_implicit_resolver(*_FLOAT_RESOLVER)
 
 
 class Dumper(yaml.SafeDumper):
@@ -38,7 +39,7 @@ Dumper.add_representer(
     list, lambda d, v: d.represent_sequence("tag:yaml.org,2002:seq", v, flow_style=True)
 )
 # The string "1e5" (a run name) is quoted, so that Loader does not read it back as 100000.0.
-Dumper.add_implicit_resolver("tag:yaml.org,2002:float", _EXPONENT_FLOAT, list("-+.0123456789"))
+Dumper.add_implicit_resolver(*_FLOAT_RESOLVER)
 
 
 def loads(text: str) -> Any:
