@@ -1,88 +1,79 @@
-"""Would a BLAS GEMM with beta (BP4 fused with the update) pay for a SciPy dependency?
+"""What folding the update into BP4 saves: SGD epochs with ``fold_update`` on and off.
 
-nnbp's step writes BP4's product delta^T a into nabla, then updates in separate NumPy
-passes: w -= nabla, or with momentum v = mu v - nabla, w += v. A GEMM with beta (SciPy's
-``scipy.linalg.blas.sgemm``; what torch's ``addmm_`` does) folds the first pass into the
-product: w = w - delta^T a (beta 1), or v = mu v - delta^T a (beta mu). This times the
-first layer's BP4 and update, the bulk of the step at wide layers, both ways, per epoch
-of steps, interleaved and repeated, at 1 and 2 BLAS threads, and prints which BLAS ran.
+Folded (nnbp's default without weight decay), each layer's BP4 product is subtracted from
+the weights, or added into the velocity, by the GEMM that makes it (beta = 1, or mu:
+nnbp/blas.py, NumPy's own OpenBLAS through ctypes). Off, the product is written to nabla
+and applied in NumPy passes afterwards: w -= nabla, or v *= mu, v -= nabla, w += v. This
+times ``SGD.epoch`` both ways on the same random rows, alternated and repeated, at the
+bench's networks and best.yaml's (plain, and with best.yaml's momentum 0.9), at 1 and 2
+BLAS threads, checks that both ways trained the same weights, and prints which BLAS ran.
 
-    python bench/fused_update.py [--rounds 5]
+    python bench/fused_update.py [--rounds 5] [--rows 10000]
     OPENBLAS_CORETYPE=Haswell python bench/fused_update.py
 
-Needs SciPy (the ``photos`` extra). Results: docs/ENGINE.md.
+Results: docs/ENGINE.md.
 """
 
 from __future__ import annotations
 
 import argparse
+import functools
 import statistics
+from collections.abc import Callable
 
 import numpy as np
 from interleave import blas_line, interleaved
-from scipy.linalg import blas
 from threadpoolctl import threadpool_limits
 
-# (n_in + 1, n_out, m, steps per 50,000-image epoch): best.yaml's first layer (at its
-# earlier m = 20), and the bench's [784, 100, 10] at mini-batches 10 and 100.
-SHAPES = [(785, 800, 20, 2500), (785, 100, 10, 5000), (785, 100, 100, 500)]
-MU = 0.9
+from nnbp.network import Network, with_ones
+from nnbp.sgd import SGD
+
+# (sizes, mini-batch size, momentum): the bench's networks, then best.yaml's, plain and
+# with its momentum.
+SHAPES = [
+    ([784, 30, 10], 10, 0.0), ([784, 30, 10], 100, 0.0), ([784, 100, 10], 10, 0.0),
+    ([784, 100, 10], 100, 0.0), ([784, 800, 10], 10, 0.0), ([784, 800, 10], 10, 0.9),
+]  # fmt: skip
+WAYS = {"after": False, "folded": True}
 
 
-def ways(n_in: int, n_out: int, m: int) -> dict:
-    """The four ways to time, closed over their arrays: name -> one step's call."""
-    rng = np.random.default_rng(0)
-    a = rng.random((m, n_in), dtype=np.float32)
-    delta = rng.random((m, n_out), dtype=np.float32) * np.float32(1e-6)
-    w, v, nabla = (np.zeros((n_out, n_in), np.float32) for _ in range(3))
-    mu = np.float32(MU)
-    # w is C-ordered (n_out, n_in), so w.T is the Fortran array sgemm updates in place:
-    # w.T = beta w.T - a^T delta.
-    w_t, v_t = w.T, v.T
-
-    def numpy_plain() -> None:
-        np.dot(delta.T, a, out=nabla)
-        np.subtract(w, nabla, out=w)
-
-    def fused_plain() -> None:
-        blas.sgemm(-1.0, a, delta, beta=1.0, c=w_t, trans_a=1, overwrite_c=1)
-
-    def numpy_momentum() -> None:
-        np.dot(delta.T, a, out=nabla)
-        v.__imul__(mu)
-        v.__isub__(nabla)
-        w.__iadd__(v)
-
-    def fused_momentum() -> None:
-        blas.sgemm(-1.0, a, delta, beta=MU, c=v_t, trans_a=1, overwrite_c=1)
-        w.__iadd__(v)
-
-    fused_plain()  # sgemm must update in place, or the comparison means nothing
-    assert np.any(w != 0), "sgemm did not write into w"
-    return {
-        "plain: numpy": numpy_plain, "plain: fused": fused_plain,
-        "momentum: numpy": numpy_momentum, "momentum: fused": fused_momentum,
-    }  # fmt: skip
+def trainers(sizes: list[int], m: int, mu: float, x, y) -> tuple[dict[str, Callable], list]:
+    """One SGD epoch over the rows of x, each way: name -> call; and the two networks.
+    Each trainer starts from the same network and goes on training from call to call."""
+    calls, nets = {}, []
+    for name, fold in WAYS.items():
+        rng = np.random.default_rng(0)
+        net = Network.create(sizes, rng, init="scaled", cost="log-likelihood")
+        opt = SGD(net, eta=0.05, n_train=len(x), momentum=mu, fold_update=fold)
+        calls[name] = functools.partial(opt.epoch, x, y, m, rng)
+        nets.append(net)
+    return calls, nets
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rounds", type=int, default=5)
-    rounds = parser.parse_args().rounds
-    print(f"# {blas_line()}")
-    print("| layer | m | threads | way | median s/epoch | fastest | fused / numpy |")
-    print("|---|---|---|---|---|---|---|")
-    for n_in, n_out, m, steps in SHAPES:
-        calls = ways(n_in, n_out, m)
+    parser.add_argument("--rows", type=int, default=10_000, help="training rows per epoch")
+    args = parser.parse_args()
+    rng = np.random.default_rng(1)
+    x = with_ones(rng.random((args.rows, 784), dtype=np.float32))
+    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, args.rows)]
+    print(f"BLAS: {blas_line()}; {args.rows} rows per epoch; {args.rounds} rounds")
+    print("| network | m | momentum | threads | after: median s/epoch | folded | folded / after"
+          " | same weights |")  # fmt: skip
+    print("|---|---|---|---|---|---|---|---|")
+    scale = 50_000 / args.rows  # seconds per 50,000-image epoch
+    for sizes, m, mu in SHAPES:
         for threads in (1, 2):
-            with threadpool_limits(threads):
-                times = interleaved(calls, rounds, steps)
-            med = {name: statistics.median(t) for name, t in times.items()}
-            for name, t in times.items():
-                kind = name.split(":")[0]
-                ratio = med[f"{kind}: fused"] / med[f"{kind}: numpy"]
-                print(f"| {n_out}x{n_in} | {m} | {threads} | {name} | {med[name]:.3f} |"
-                      f" {min(t):.3f} | {ratio:.2f} |")  # fmt: skip
+            calls, nets = trainers(sizes, m, mu, x, y)
+            with threadpool_limits(threads, user_api="blas"):
+                for call in calls.values():  # warm-up: buffers, caches
+                    call()
+                times = interleaved(calls, args.rounds)
+            after, folded = (statistics.median(times[name]) * scale for name in WAYS)
+            same = np.array_equal(nets[0].flat, nets[1].flat)
+            print(f"| {sizes} | {m} | {mu} | {threads} | {after:.3f} | {folded:.3f} |"
+                  f" {folded / after:.2f} | {'yes' if same else 'no'} |")  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -58,7 +58,7 @@ def _timing(results: dict[str, Any]) -> str:
   OpenBLAS for nnbp, reference and sklearn) or `torch.set_num_threads(1)`, "2" (nnbp
   only, beside the 2-thread floor) the same with 2; "default"
   changes nothing for the peers (all cores) and, for nnbp, is the thread count nnbp
-  itself chooses for the shapes (`nnbp.sgd.blas_threads`: 1 when the step's largest
+  itself chooses for the shapes (`nnbp.epoch.blas_threads`: 1 when the step's largest
   product is under 2 M multiply-adds, else the library's default), as `nnbp train`
   runs. A peer's figure is its better setting (lower median); "shipped" is nnbp's
   default."""

@@ -71,7 +71,7 @@ def nnbp_location() -> str:
 class NnbpTrainer(NumpyThreads):
     """nnbp's engine through its entry point: Network.create, one SGD optimiser kept across
     epochs, ``SGD.epoch`` on training rows with their ones column (``with_ones``), and,
-    for "default" threads, nnbp's own choice (``nnbp.sgd.blas_threads``)."""
+    for "default" threads, nnbp's own choice (``nnbp.epoch.blas_threads``)."""
 
     def __init__(self, sizes: list[int], m: int, eta: float, seed: int, dtype: str = "float32"):
         from nnbp.network import Network
@@ -84,7 +84,7 @@ class NnbpTrainer(NumpyThreads):
 
     @contextlib.contextmanager
     def threads(self, n: int | None) -> Iterator[None]:
-        from nnbp.sgd import blas_threads
+        from nnbp.epoch import blas_threads
 
         if n is None:  # as shipped: the thread count nnbp chooses (None: the library's)
             n = blas_threads(self.sizes, self.m)

@@ -39,7 +39,10 @@ def trainer(package: str, sizes: list[int], m: int, dtype: str, x: np.ndarray, l
     x_ones[:, :-1] = x
     y = np.eye(sizes[-1], dtype=dtype)[labels]
     if hasattr(sgd.SGD, "epoch"):  # SGD.epoch, the entry point since the loop engine
-        return (lambda: opt.epoch(x_ones, y, m, rng)), sgd.blas_threads(sizes, m)
+        # The thread policy moved from sgd.py to epoch.py with the folded update.
+        moved = not hasattr(sgd, "blas_threads")
+        policy = importlib.import_module(f"{package}.epoch") if moved else sgd
+        return (lambda: opt.epoch(x_ones, y, m, rng)), policy.blas_threads(sizes, m)
     train = importlib.import_module(f"{package}.train")  # the API at 0c9a75a
     data = importlib.import_module(f"{package}.data")
     config = importlib.import_module(f"{package}.config")

@@ -19,12 +19,13 @@ from threadpoolctl import threadpool_limits
 
 from nnbp import metrics
 from nnbp.data import Split, Splits
+from nnbp.epoch import Augment, StopFlag, background_augmentation, blas_threads
 from nnbp.introspect import layer_stats
 from nnbp.metrics import one_hot
 from nnbp.network import FEEDFORWARD_BATCH, Network
 from nnbp.schedule import ON_EPOCH, TrainState, track_best
 from nnbp.sections import TrainingConfig
-from nnbp.sgd import SGD, Augment, StopFlag, background_augmentation, blas_threads
+from nnbp.sgd import SGD
 
 # training.trace measures the layers on this many (fixed, first) training examples.
 TRACE_EXAMPLES = 1000

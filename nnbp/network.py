@@ -112,6 +112,9 @@ DTYPES = {"float32": np.float32, "float64": np.float64}
 
 # --- Backpropagation ---------------------------------------------------------------------
 
+# What backprop does with layer l's BP3-BP4 product delta^T a_in: (l, delta_T, a_in).
+BP4 = Callable[[int, np.ndarray, np.ndarray], None]
+
 
 class Workspace:
     """The arrays backprop writes for a mini-batch of m examples, allocated once.
@@ -170,7 +173,7 @@ def feedforward(
 
 def backprop(
     net: Network, ws: Workspace, x: np.ndarray, y: np.ndarray, k: np.ndarray,
-    keep: list[np.ndarray] | None = None,
+    keep: list[np.ndarray] | None = None, bp4: BP4 | None = None,
 ) -> None:  # fmt: skip
     """BP1-BP4 over a whole mini-batch: k times the gradient of the cost, into ``ws.nabla``.
 
@@ -179,22 +182,30 @@ def backprop(
     Afterwards ``ws.delta[l]`` holds k dC_x/dz of each example and ``ws.nabla_w[l]``,
     ``ws.nabla_b[l]`` their sums over the mini-batch. No regularisation term here.
     ``keep``: dropout's masks (see ``feedforward``): the gradient of the thinned network.
+    ``bp4(l, delta_T, a_in)``, when given, takes each layer's BP3-BP4 product instead of
+    ``ws.nabla[l]``: SGD folds its update into that product (sgd.py). It is called once
+    BP2 no longer needs the layer's weights, so it may change them.
     """
     a, a_in, delta, tmp, one, w = ws.a, ws.a_in, ws.delta, ws.tmp, ws.one, net.w
+    if bp4 is None:
+
+        def bp4(l: int, delta_T: np.ndarray, a_in: np.ndarray) -> None:
+            np.dot(delta_T, a_in, out=ws.nabla[l])
+
     feedforward(net, ws, x, keep)
     L = len(w) - 1  # the output layer
     # BP1: the output error delta^L = dC/da^L * sigma'(z^L), times k.
     net.cost_fn.delta(a[L], y, k, delta[L], tmp[L])
     for l in range(L, 0, -1):
-        # BP3 and BP4 in one product: nabla_w = delta a^T summed over the examples and,
-        # through the ones column of the input, nabla_b = the sum of delta.
-        np.dot(ws.delta_T[l], a_in[l], out=ws.nabla[l])
         # BP2: delta^(l-1) = (w^T delta^l) * sigma'(z^(l-1)); examples as rows: delta @ w.
         np.dot(delta[l], w[l], out=delta[l - 1])
         delta[l - 1] *= sigmoid_prime_(a[l - 1], tmp[l - 1], one[l - 1])
         if keep is not None:  # a dropped neuron passed nothing on: its error is 0
             delta[l - 1] *= keep[l - 1]
-    np.dot(ws.delta_T[0], x, out=ws.nabla[0])  # BP3 and BP4 for the first layer
+        # BP3 and BP4 in one product: nabla_w = delta a^T summed over the examples and,
+        # through the ones column of the input, nabla_b = the sum of delta.
+        bp4(l, ws.delta_T[l], a_in[l])
+    bp4(0, ws.delta_T[0], x)  # BP3 and BP4 for the first layer
 
 
 # --- The network -------------------------------------------------------------------------

@@ -1,59 +1,26 @@
 """Stochastic gradient descent: the update rule (chapter 1, with chapter 3's weight decay
-and momentum) and one epoch of mini-batches.
+and momentum).
 
 The gradient comes from ``network.backprop``, called with a workspace allocated once per
-mini-batch size and the factor eta/m folded into BP1, so the plain update is a single
-subtraction for all the parameters at once. ``SGD.epoch`` is the engine's entry point:
-``fit`` (fit.py) calls it once per epoch, and ``make bench`` times it.
+mini-batch size and the factor eta/m folded into BP1. Without weight decay the update is
+folded into BP4 as well: each layer's product delta^T a is subtracted from the weights (or
+added into the velocity) by the GEMM that makes it (nnbp/blas.py); otherwise nabla is
+written out and the update is a few passes over all the parameters at once.
+``SGD.epoch`` (the loop is in epoch.py) is the engine's entry point: ``fit`` (fit.py)
+calls it once per epoch, and ``make bench`` times it.
 """
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+import ctypes
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 
-from nnbp.network import Network, Workspace, backprop, layered
-
-# Rows gathered (and augmented) at a time in an epoch: large enough that the per-call
-# overhead vanishes, small enough (1024 x 785 float32 = 3 MB) that the steps then read
-# their mini-batches from cache.
-CHUNK_ROWS = 1024
-
-# A mini-batch step whose largest matrix product has fewer multiply-adds than this runs
-# on one BLAS thread: below it a second thread gains little and, when anything else runs
-# on the machine, can cost far more (docs/BENCHMARKS.md has the measurements).
-PARALLEL_MIN_MACS = 2_000_000
-# Augmented chunks are made on a second thread while the steps run only when the steps
-# use one BLAS thread (a core is free) and their largest product has at least this many
-# multiply-adds: shorter steps do not leave the GIL to the worker long enough.
-BACKGROUND_MIN_MACS = 500_000
-
-Augment = Callable[[np.ndarray, np.random.Generator], np.ndarray]
-
-
-def step_macs(sizes: Sequence[int], mini_batch_size: int) -> int:
-    """Multiply-adds of a step's largest matrix product."""
-    return mini_batch_size * max(a * b for a, b in zip(sizes[:-1], sizes[1:], strict=True))
-
-
-def blas_threads(sizes: Sequence[int], mini_batch_size: int, configured: int = 0) -> int | None:
-    """BLAS threads for the SGD steps: ``configured`` when set, else 1 for small products,
-    else None (the library's default, all cores)."""
-    if configured:
-        return configured
-    return 1 if step_macs(sizes, mini_batch_size) < PARALLEL_MIN_MACS else None
-
-
-def background_augmentation(
-    sizes: Sequence[int], mini_batch_size: int, configured: int = 0
-) -> bool:
-    """Whether augmented chunks are best made on a second thread (BACKGROUND_MIN_MACS)."""
-    threads = blas_threads(sizes, mini_batch_size, configured)
-    return threads == 1 and step_macs(sizes, mini_batch_size) >= BACKGROUND_MIN_MACS
+from nnbp.blas import Gemm
+from nnbp.epoch import Augment, Epoch, StopFlag
+from nnbp.network import BP4, Network, Workspace, backprop, layered
 
 
 @dataclass(frozen=True)
@@ -90,12 +57,6 @@ class Regularization:
         return out
 
 
-class StopFlag:
-    """Set ``requested`` (e.g. from a signal handler) to stop training at the next check."""
-
-    requested: str = ""  # the name of what asked (e.g. "SIGINT"); "" while none has
-
-
 class SGD:
     """Mini-batch gradient descent on a Network, with optional momentum and L2/L1 decay.
 
@@ -105,6 +66,8 @@ class SGD:
     too). With dropout p, g is the gradient of the network thinned afresh for each step:
     every hidden neuron left out with probability p (chapter 3), the others' activations
     scaled by 1/(1 - p) so that the whole network needs no rescaling afterwards.
+    ``fold_update=False`` writes nabla out and applies it after backprop, as nnbp does
+    anyway with weight decay; the results are the same (see ``_folded``).
     """
 
     def __init__(
@@ -117,6 +80,7 @@ class SGD:
         regularization: str = "l2",
         momentum: float = 0.0,
         dropout: float = 0.0,
+        fold_update: bool = True,
     ) -> None:
         self.net = net
         self.dropout = dropout
@@ -136,8 +100,10 @@ class SGD:
             self._velocity_flat, self.velocity = layered(net.sizes, net.dtype)
             self._velocity_flat.fill(0)
         self._decay = [np.empty_like(p) for p in net.params] if lmbda else None
-        # Per mini-batch size m: the workspace and eta/m as an array shaped like a^L.
-        self._buffers: dict[int, tuple[Workspace, np.ndarray]] = {}
+        # Per mini-batch size m: the workspace, eta/m as an array shaped like a^L, and BP4
+        # with the update folded in (None where it is not).
+        self._buffers: dict[int, tuple[Workspace, np.ndarray, BP4 | None]] = {}
+        self.fold_update = fold_update  # False: nabla is written out, then applied
         self.eta = eta
 
     @property
@@ -147,7 +113,7 @@ class SGD:
     @eta.setter
     def eta(self, eta: float) -> None:
         self._eta = eta
-        for m, (_, eta_over_m) in self._buffers.items():
+        for m, (_, eta_over_m, _) in self._buffers.items():
             eta_over_m.fill(self._eta_over(m))
 
     def _eta_over(self, m: int) -> np.generic:
@@ -161,14 +127,51 @@ class SGD:
         buffers = self._buffers.get(m)
         if buffers is None:
             ws = self.net.workspace(m)
-            buffers = self._buffers[m] = (ws, np.full(ws.a[-1].shape, self._eta_over(m)))
-        ws, eta_over_m = buffers
+            eta_over_m = np.full(ws.a[-1].shape, self._eta_over(m))
+            buffers = self._buffers[m] = (ws, eta_over_m, self._folded(ws))
+        ws, eta_over_m, bp4 = buffers
         keep = self._draw_keep(m) if self.dropout else None
-        backprop(self.net, ws, x_ones, y, eta_over_m, keep)  # ws.nabla: eta times the mean gradient
-        if self._decay is None and self.velocity is None:
+        # The gradient is eta times the mean: eta/m is folded into BP1.
+        backprop(self.net, ws, x_ones, y, eta_over_m, keep, bp4)
+        if bp4 is not None:  # BP4 has updated w (plain) or v (momentum)
+            if self.velocity is not None:
+                np.add(self.net.flat, self._velocity_flat, out=self.net.flat)  # w += v
+        elif self._decay is None and self.velocity is None:
             np.subtract(self.net.flat, ws.nabla_flat, out=self.net.flat)  # w -= eta nabla_w ...
         else:
             self._update(ws)
+
+    def _folded(self, ws: Workspace) -> BP4 | None:
+        """BP4 with the update in the product: w -= delta^T a_in, or v = mu v - delta^T a_in
+        (then w += v), each one GEMM into the weights or the velocity instead of a product
+        into nabla and a pass over the weights (nnbp/blas.py). None with weight decay, or
+        where NumPy's BLAS cannot be called so."""
+        gemm = Gemm.find(self.net.dtype) if self.fold_update and self._decay is None else None
+        if gemm is None:
+            return None
+        into = self.velocity or self.net.params
+        beta = self.momentum or 1.0
+        # The layers' arguments, once: the arrays never move. The first layer's input is
+        # the mini-batch itself, whose pointer is new at every step.
+        first = np.ones((len(ws.a[0]), self.net.params[0].shape[1]), self.net.dtype)
+        args = [
+            gemm.args(delta_T, a_in, out, -1.0, beta)
+            for delta_T, a_in, out in zip(ws.delta_T, [first] + ws.a_in[1:], into, strict=True)
+        ]
+        call, head, tail = gemm.call, args[0][: Gemm.B_AT], args[0][Gemm.B_AT + 1 :]
+        # A ctypes view of the mini-batch is a quicker way to its pointer than .ctypes.data
+        # (but needs a writable array).
+        at, char = ctypes.byref, ctypes.c_char.from_buffer
+
+        def bp4(l: int, delta_T: np.ndarray, a_in: np.ndarray) -> None:
+            if l:
+                call(*args[l])
+            elif a_in.strides == first.strides and a_in.flags.writeable:
+                call(*head, at(char(a_in)), *tail)
+            else:  # a mini-batch laid out otherwise
+                gemm(delta_T, np.ascontiguousarray(a_in), into[0], -1.0, beta)
+
+        return bp4
 
     def _draw_keep(self, m: int) -> list[np.ndarray]:
         """Fresh dropout masks for a mini-batch of m: per hidden layer (m, n), each entry
@@ -235,91 +238,6 @@ class SGD:
         ``augment``) each chunk is augmented on a worker thread while the previous one
         trains; the results are the same.
         """
-        return _Epoch(self, x_ones, y, mini_batch_size, augment, background).run(
+        return Epoch(self, x_ones, y, mini_batch_size, augment, background).run(
             rng, on_batches, stop, between
         )
-
-
-class _Epoch:
-    """The chunk buffers of one epoch and the loop over its mini-batches."""
-
-    def __init__(
-        self, opt: SGD, x_ones: np.ndarray, y: np.ndarray, m: int, augment: Augment | None,
-        background: bool,
-    ) -> None:  # fmt: skip
-        self.opt, self.x_ones, self.y, self.m, self.augment = opt, x_ones, y, m, augment
-        n = len(x_ones)
-        self.chunk = m * max(1, CHUNK_ROWS // m)
-        self.starts = range(0, n, self.chunk)
-        self.rows_max = min(self.chunk, n)
-        self.worker = background and augment is not None
-        # (x, y) buffers for a chunk: two with a worker, which fills one while the steps
-        # read the other.
-        shape = (self.rows_max, x_ones.shape[1])
-        self.buffers = [
-            (np.ones(shape, x_ones.dtype), np.empty((self.rows_max, y.shape[1]), y.dtype))
-            for _ in range(2 if self.worker else 1)
-        ]
-        # A full chunk's mini-batches are always the same views of its buffers: made once.
-        self.full = [self.batches(i, self.rows_max) for i in range(len(self.buffers))]
-        self.total = -(-n // m)
-
-    def fill(self, i: int, order: np.ndarray, rng: np.random.Generator) -> int:
-        """Chunk i (shuffled rows, augmented if asked) into its buffers; its row count."""
-        rows = order[self.starts[i] : self.starts[i] + self.chunk]
-        c = len(rows)
-        xc, yc = self.buffers[i % len(self.buffers)]
-        # mode="clip" lets take write straight into xc (the indices are valid). The rows
-        # come from the contiguous x_ones: take from a strided source is far slower.
-        self.x_ones.take(rows, axis=0, out=xc[:c], mode="clip")
-        if self.augment is not None:
-            xc[:c, :-1] = self.augment(xc[:c, :-1], rng)
-        self.y.take(rows, axis=0, out=yc[:c], mode="clip")
-        return c
-
-    def batches(self, i: int, c: int) -> list[tuple[np.ndarray, np.ndarray]]:
-        xc, yc = self.buffers[i % len(self.buffers)]
-        return [
-            (xc[k : min(k + self.m, c)], yc[k : min(k + self.m, c)]) for k in range(0, c, self.m)
-        ]
-
-    def run(
-        self, rng: np.random.Generator, on_batches: Callable[[int, int], None] | None,
-        stop: StopFlag | None, between: Callable[[], bool] | None,
-    ) -> bool:  # fmt: skip
-        order = rng.permutation(len(self.x_ones))
-        if self.opt.dropout:  # drawn before the augmentation worker takes over rng
-            self.opt.dropout_rng = np.random.Generator(np.random.PCG64(rng.integers(2**63)))
-        step, done = self.opt.step, 0
-        # Stop requests and progress are looked at between groups of mini-batches (about a
-        # hundred groups an epoch), keeping the innermost loop to the step alone.
-        group = max(self.total // 100, 1)
-        # sigmoid's exp(-z) overflows to inf, correctly; a diverging run (inf, NaN) is
-        # caught by the cost check after the epoch, with a clear message.
-        with contextlib.ExitStack() as stack, np.errstate(over="ignore", invalid="ignore"):
-            if self.worker:
-                # Chunk i + 1 is made on the worker while chunk i trains. The worker is the
-                # only user of rng during the epoch and makes the chunks in order, so the
-                # results are those of doing it all in line.
-                pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="nnbp-augment"))
-                pending = pool.submit(self.fill, 0, order, rng)
-            for i in range(len(self.starts)):
-                if not self.worker:
-                    c = self.fill(i, order, rng)
-                else:
-                    c = pending.result()
-                    if i + 1 < len(self.starts):
-                        pending = pool.submit(self.fill, i + 1, order, rng)
-                batches = (
-                    self.full[i % len(self.buffers)] if c == self.rows_max else self.batches(i, c)
-                )
-                for lo in range(0, len(batches), group):
-                    if (stop is not None and stop.requested) or (between and between()):
-                        return False
-                    part = batches[lo : lo + group]
-                    for xb, yb in part:
-                        step(xb, yb)
-                    done += len(part)
-                    if on_batches is not None:
-                        on_batches(done, self.total)
-        return True

@@ -25,12 +25,13 @@ import numpy as np
 from nnbp import checkpoint, data, model_file, provenance, runs
 from nnbp.config import Config
 from nnbp.data import Splits
+from nnbp.epoch import Augment, StopFlag
 from nnbp.errors import Diverged, Interrupted, UsageError
 from nnbp.fit import fit
 from nnbp.model import Model
 from nnbp.network import Network
 from nnbp.schedule import TrainState
-from nnbp.sgd import SGD, Augment, StopFlag
+from nnbp.sgd import SGD
 
 ConfigLike = Config | Mapping[str, Any] | str | os.PathLike
 Overrides = Sequence[str] | Mapping[str, Any] | None

@@ -9,11 +9,11 @@ import pytest
 from nnbp import config, data
 from nnbp.config import TrainingConfig
 from nnbp.data import Split
+from nnbp.epoch import StopFlag
 from nnbp.fit import METRIC_KEYS, evaluate, fit
 from nnbp.metrics import one_hot
 from nnbp.network import Network
 from nnbp.schedule import ON_EPOCH, STOP_REASONS, TrainState, track_best
-from nnbp.sgd import StopFlag
 
 
 def test_one_hot():

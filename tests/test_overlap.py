@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 
 from nnbp import augment, config, data, fit, schedule
+from nnbp.epoch import StopFlag
 from nnbp.network import Network
-from nnbp.sgd import StopFlag
 
 TIMINGS = ("train_seconds", "seconds")
 

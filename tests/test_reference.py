@@ -16,9 +16,10 @@ import numpy as np
 import pytest
 
 from nnbp import idx, model_file, training
+from nnbp.epoch import CHUNK_ROWS
 from nnbp.metrics import one_hot
 from nnbp.network import Network, with_ones
-from nnbp.sgd import CHUNK_ROWS, SGD
+from nnbp.sgd import SGD
 
 BENCH = Path(__file__).resolve().parent.parent / "bench"
 # Over two epochs of these small problems the two orders of summation drift apart by

@@ -1,24 +1,15 @@
-"""The SGD update and one epoch of mini-batches: the step against a plain reference,
-updates worked by hand, the shuffling and chunking of an epoch, background augmentation."""
+"""The SGD update: the step against a plain reference, updates worked by hand, dropout's
+masks, and the update folded into BP4 against the update after it."""
 
 from __future__ import annotations
-
-import threading
 
 import numpy as np
 import pytest
 
-from nnbp import augment
 from nnbp.costs import COSTS
 from nnbp.metrics import one_hot
 from nnbp.network import Network, with_ones
-from nnbp.sgd import (
-    CHUNK_ROWS,
-    SGD,
-    StopFlag,
-    background_augmentation,
-    blas_threads,
-)
+from nnbp.sgd import SGD
 
 
 @pytest.mark.parametrize("cost", sorted(COSTS))
@@ -99,81 +90,6 @@ def test_momentum_steps_by_hand():
     assert net.b[0][0] == pytest.approx(-1.4362296656009273, rel=1e-15)
 
 
-class _Recorder:
-    """Stands in for SGD.step: records each mini-batch's first column."""
-
-    def __init__(self) -> None:
-        self.seen: list[np.ndarray] = []
-
-    def __call__(self, x_ones: np.ndarray, y: np.ndarray) -> None:
-        assert (x_ones[:, -1] == 1).all()  # the ones column that carries the bias
-        assert len(y) == len(x_ones)
-        self.seen.append(x_ones[:, 0].copy())
-
-
-def _recorded_epoch(n: int, m: int, seed: int) -> tuple[list[np.ndarray], list[tuple[int, int]]]:
-    """The mini-batches (as row numbers) and progress calls of one epoch over n rows."""
-    opt = SGD(Network.create([2, 2], np.random.default_rng(0), dtype="float64"), eta=1.0, n_train=n)
-    opt.step = recorder = _Recorder()
-    x_ones = with_ones(np.stack([np.arange(n, dtype=np.float64), np.zeros(n)], axis=1))
-    calls: list[tuple[int, int]] = []
-    on_batches = lambda done, total: calls.append((done, total))  # noqa: E731
-    y = one_hot(np.zeros(n, int), 2, np.float64)
-    assert opt.epoch(x_ones, y, m, np.random.default_rng(seed), on_batches=on_batches)
-    return recorder.seen, calls
-
-
-def test_an_epoch_visits_every_example_once_in_mini_batches():
-    seen, calls = _recorded_epoch(25, 10, seed=1)
-    assert [len(s) for s in seen] == [10, 10, 5]  # the last mini-batch is smaller
-    assert sorted(np.concatenate(seen)) == list(range(25))
-    assert calls[-1] == (3, 3)
-
-
-@pytest.mark.parametrize("m", [10, 7])  # 7 divides neither CHUNK_ROWS nor n
-def test_an_epochs_mini_batches_are_consecutive_slices_of_one_permutation(m):
-    """Across chunks too: the epoch shuffles with rng.permutation(n), as the book does."""
-    n = 2 * CHUNK_ROWS + 37
-    seen, calls = _recorded_epoch(n, m, seed=4)
-    order = np.random.default_rng(4).permutation(n)
-    expected = [order[k : k + m] for k in range(0, n, m)]
-    assert len(seen) == len(expected) == -(-n // m)
-    for got, want in zip(seen, expected, strict=True):
-        np.testing.assert_array_equal(got, want)
-    assert [done for done, _ in calls] == sorted({done for done, _ in calls})  # increasing
-    assert calls[-1] == (len(expected), len(expected))
-
-
-def _shifted_problem(n: int) -> tuple[np.ndarray, np.ndarray]:
-    """n random 4x4 'images' in three classes: training inputs x_ones and one-hot targets."""
-    rng = np.random.default_rng(3)
-    x_ones = np.ones((n, 17), np.float32)
-    x_ones[:, :-1] = rng.random((n, 16))
-    return x_ones, one_hot(rng.integers(0, 3, n), 3, np.float32)
-
-
-def _shift(x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    return augment.augment(x, (4, 4), rng, ["shift"])
-
-
-@pytest.mark.parametrize("n", [2500, 2048])  # with a short last chunk, and without
-def test_augmenting_on_a_worker_thread_trains_exactly_as_in_line(n):
-    x_ones, y = _shifted_problem(n)
-    runs = []
-    for background, aug in ((False, _shift), (True, _shift), (False, None)):
-        rng = np.random.default_rng(5)
-        net = Network.create([16, 8, 3], rng)
-        opt = SGD(net, eta=0.5, n_train=n)
-        for _ in range(2):
-            assert opt.epoch(x_ones, y, 10, rng, augment=aug, background=background)
-        runs.append((net.params, rng.random()))
-    (in_line, draw), (worker, worker_draw), (plain, _) = runs
-    assert worker_draw == draw  # the generator made the same draws, in the same order
-    for a, b, c in zip(in_line, worker, plain, strict=True):
-        np.testing.assert_array_equal(a, b)
-        assert not np.array_equal(a, c)  # and the shifts did change the training
-
-
 def test_dropout_masks_drop_a_share_p_and_scale_the_rest():
     net = Network.create([16, 200, 50, 3], np.random.default_rng(0))
     opt = SGD(net, eta=0.5, n_train=100, dropout=0.3)
@@ -188,62 +104,53 @@ def test_dropout_masks_drop_a_share_p_and_scale_the_rest():
     assert not np.array_equal(opt._draw_keep(40)[0], keep[0])  # fresh masks every step
 
 
-def test_dropout_epochs_are_reproducible_and_change_the_training():
-    """The masks come from a generator drawn from rng at the epoch's start: the same seed
-    trains the same weights, with the augmentation worker too."""
-    x_ones, y = _shifted_problem(2500)
-    runs = []
-    for dropout, background in ((0.5, False), (0.5, True), (0.0, False)):
-        rng = np.random.default_rng(5)
-        net = Network.create([16, 8, 3], rng)
-        opt = SGD(net, eta=0.5, n_train=2500, dropout=dropout)
-        for _ in range(2):
-            assert opt.epoch(x_ones, y, 10, rng, augment=_shift, background=background)
-        runs.append((net.flat.copy(), rng.random()))
-    (first, draw), (second, second_draw), (plain, _) = runs
-    np.testing.assert_array_equal(first, second)
-    assert draw == second_draw
-    assert not np.array_equal(first, plain)
-
-
 def test_a_step_with_dropout_needs_its_generator():
     opt = SGD(Network.create([4, 3, 2], np.random.default_rng(0)), eta=1.0, n_train=5, dropout=0.5)
     with pytest.raises(RuntimeError, match="dropout_rng"):
         opt.step(np.ones((2, 5)), np.eye(2))
 
 
-def test_a_stop_request_ends_an_epoch_with_a_worker_and_its_thread():
-    x_ones, y = _shifted_problem(3000)
-    stop = StopFlag()
-    calls = []
-
-    def on_batches(done: int, total: int) -> None:
-        calls.append(done)
-        stop.requested = "SIGINT"
-
-    opt = SGD(Network.create([16, 8, 3], np.random.default_rng(0)), eta=0.5, n_train=3000)
-    complete = opt.epoch(
-        x_ones, y, 10, np.random.default_rng(1), on_batches=on_batches, augment=_shift, stop=stop,
-        background=True,
-    )  # fmt: skip
-    assert complete is False
-    assert len(calls) == 1  # stopped at the first check after the request
-    assert not [t for t in threading.enumerate() if t.name.startswith("nnbp-augment")]
+def _trained(fold: bool, x_ones: np.ndarray, y: np.ndarray, **kw) -> np.ndarray:
+    """The parameters after two epochs of m = 5 (and a last mini-batch of 3) from seed 4."""
+    net = Network.create([8, 6, 4, 3], np.random.default_rng(4), cost="cross-entropy")
+    opt = SGD(net, eta=0.9, n_train=len(x_ones), fold_update=fold, **kw)
+    for seed in (0, 1):
+        opt.epoch(x_ones, y, 5, np.random.default_rng(seed))
+    return net.flat.copy()
 
 
-def test_augmentation_goes_to_a_worker_only_for_large_steps_on_one_blas_thread():
-    big, small = [784, 800, 10], [784, 30, 10]
-    assert background_augmentation(big, 20, configured=1)
-    assert not background_augmentation(big, 20, configured=2)
-    assert not background_augmentation(small, 10)
-    # [784, 100, 10] at m = 10: 0.78 M multiply-adds, one thread chosen by nnbp
-    assert background_augmentation([784, 100, 10], 10)
+@pytest.mark.parametrize(
+    "kw", [{}, {"momentum": 0.9}, {"dropout": 0.3}, {"momentum": 0.5, "lmbda": 2.0}]
+)
+def test_the_update_folded_into_bp4_trains_as_the_update_after_it(kw):
+    """w -= nabla (or v = mu v - nabla) done by BP4's GEMM itself == nabla written out
+    and applied afterwards, to float32 rounding (bit for bit with OpenBLAS's AVX2
+    kernels); with weight decay nnbp applies the update afterwards either way."""
+    rng = np.random.default_rng(3)
+    x_ones = with_ones(rng.random((33, 8)).astype(np.float32))
+    y = one_hot(rng.integers(0, 3, size=33), 3, np.float32)
+    folded, after = _trained(True, x_ones, y, **kw), _trained(False, x_ones, y, **kw)
+    start = Network.create([8, 6, 4, 3], np.random.default_rng(4)).flat
+    assert np.abs(folded - start).max() > 0.1  # the epochs did train
+    np.testing.assert_allclose(folded, after, rtol=1e-5, atol=1e-6)
 
 
-def test_sgd_runs_on_one_blas_thread_for_small_products():
-    book = [784, 30, 10]  # largest product 784 x 30 = 23,520 multiply-adds per example
-    assert blas_threads(book, 10) == 1
-    assert blas_threads(book, 85) == 1
-    assert blas_threads(book, 86) is None
-    assert blas_threads([784, 800, 10], 10) is None
-    assert blas_threads(book, 10, configured=2) == 2
+@pytest.mark.parametrize("layout", ["fortran", "read-only"])
+def test_a_step_takes_a_mini_batch_in_any_layout(layout):
+    """The folded first-layer BP4 reads the mini-batch in place when it is laid out as the
+    epoch lays it out; any other layout gives the same step."""
+    rng = np.random.default_rng(5)
+    x_ones = with_ones(rng.random((4, 8)).astype(np.float32))
+    y = one_hot(rng.integers(0, 3, size=4), 3, np.float32)
+    other = {
+        "fortran": lambda: np.asfortranarray(x_ones),
+        "read-only": lambda: np.frombuffer(x_ones.tobytes(), np.float32).reshape(x_ones.shape),
+    }[layout]()
+    nets = []
+    for x in (x_ones, other):
+        net = Network.create([8, 6, 3], np.random.default_rng(6))
+        opt = SGD(net, eta=0.5, n_train=4, momentum=0.5)
+        opt.step(x_ones, y)  # the workspace and the folded BP4 are made on this one
+        opt.step(x, y)
+        nets.append(net.flat)
+    np.testing.assert_array_equal(nets[0], nets[1])

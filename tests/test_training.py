@@ -22,8 +22,8 @@ import yaml
 from conftest import assert_one_error_line, make_images
 
 from nnbp import atomic, checkpoint, fit, idx, model_file, runs, sgd
+from nnbp.epoch import StopFlag
 from nnbp.errors import Diverged, ExitCode, Interrupted, ModelFileError, RunError, UsageError
-from nnbp.sgd import StopFlag
 from nnbp.training import stop_on_signals, train
 
 
