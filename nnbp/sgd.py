@@ -141,14 +141,19 @@ class SGD:
         else:
             self._update(ws)
 
+    @property
+    def folds_update(self) -> bool:
+        """Whether the steps fold the update into BP4 (``_folded``) on this NumPy."""
+        return self.fold_update and self._decay is None and Gemm.find(self.net.dtype) is not None
+
     def _folded(self, ws: Workspace) -> BP4 | None:
         """BP4 with the update in the product: w -= delta^T a_in, or v = mu v - delta^T a_in
         (then w += v), each one GEMM into the weights or the velocity instead of a product
         into nabla and a pass over the weights (nnbp/blas.py). None with weight decay, or
         where NumPy's BLAS cannot be called so."""
-        gemm = Gemm.find(self.net.dtype) if self.fold_update and self._decay is None else None
-        if gemm is None:
+        if not self.folds_update:
             return None
+        gemm = Gemm.find(self.net.dtype)
         into = self.velocity or self.net.params
         beta = self.momentum or 1.0
         # The layers' arguments, once: the arrays never move. The first layer's input is

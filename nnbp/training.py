@@ -110,8 +110,9 @@ def train(
             if ckpt is None:
                 runs.prepare(run, overwrite=overwrite)
             runs.write_text(run, runs.CONFIG_FILE, cfg.to_yaml())
-            with provenance.session(run, data.data_paths(cfg), resumed=ckpt is not None):
+            with provenance.session(run, data.data_paths(cfg), resumed=ckpt is not None) as made:
                 writer = _RunWriter(cfg, run, splits, ckpt)
+                made["update"] = "in BP4" if writer.optimizer.folds_update else "after BP4"
                 if on_start is not None:
                     on_start(splits, writer.state.epoch)
                 state = writer.fit(on_epoch, on_batches, flag)

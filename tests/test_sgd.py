@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnbp.blas import Gemm
 from nnbp.costs import COSTS
 from nnbp.metrics import one_hot
 from nnbp.network import Network, with_ones
@@ -154,3 +155,11 @@ def test_a_step_takes_a_mini_batch_in_any_layout(layout):
         opt.step(x, y)
         nets.append(net.flat)
     np.testing.assert_array_equal(nets[0], nets[1])
+
+
+def test_the_update_is_folded_only_without_weight_decay_and_when_asked():
+    found = Gemm.find(np.float32) is not None
+    net = Network.create([4, 3, 2], np.random.default_rng(0))
+    assert SGD(net, eta=1.0, n_train=5, momentum=0.5).folds_update is found
+    assert not SGD(net, eta=1.0, n_train=5, lmbda=0.1).folds_update
+    assert not SGD(net, eta=1.0, n_train=5, fold_update=False).folds_update

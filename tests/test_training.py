@@ -319,3 +319,15 @@ def test_sigterm_stops_cleanly_with_exit_143(tmp_path, tiny_data):
     assert err.strip().splitlines()[-1].startswith("Error: SIGTERM: stopped during epoch")
     assert f"Continue with: nnbp train --resume {run}" in err
     assert runs.status(run) == "unfinished"
+
+
+@pytest.mark.parametrize("lmbda", [0.0, 1.0])
+def test_run_json_says_where_the_update_was_made(tiny_config, lmbda):
+    """run.json's ``update``: in BP4 where NumPy's OpenBLAS allows it and there is no
+    weight decay; after BP4 otherwise."""
+    from nnbp.blas import Gemm
+
+    train(tiny_config(training={"epochs": 1, "lmbda": lmbda}), out="run")
+    folded = lmbda == 0 and Gemm.find(np.float32) is not None
+    made = json.loads(Path("run/run.json").read_text())
+    assert made["update"] == ("in BP4" if folded else "after BP4")
