@@ -151,9 +151,9 @@ class SGD:
         (then w += v), each one GEMM into the weights or the velocity instead of a product
         into nabla and a pass over the weights (nnbp/blas.py). None with weight decay, or
         where NumPy's BLAS cannot be called so."""
-        if not self.folds_update:
+        gemm = Gemm.find(self.net.dtype) if self.folds_update else None
+        if gemm is None:
             return None
-        gemm = Gemm.find(self.net.dtype)
         into = self.velocity or self.net.params
         beta = self.momentum or 1.0
         # The layers' arguments, once: the arrays never move. The first layer's input is
