@@ -20,8 +20,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nnbp import runs
+from nnbp.activations import sigmoid_, sigmoid_prime_
 from nnbp.errors import UsageError
-from nnbp.network import Network, sigmoid_, sigmoid_prime_
+from nnbp.network import Network
 from nnbp.sgd import Regularization
 
 if TYPE_CHECKING:

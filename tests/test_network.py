@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from nnbp.activations import sigmoid
 from nnbp.costs import COSTS, QuadraticCost
-from nnbp.network import Network, backprop, feedforward, sigmoid, with_ones
+from nnbp.network import Network, backprop, feedforward, with_ones
 from nnbp.sgd import SGD
 
 

@@ -22,7 +22,7 @@ from serve_support import paper_digit, png, predict, request, running
 
 import nnbp
 from nnbp import metrics
-from nnbp.network import sigmoid
+from nnbp.activations import sigmoid
 from nnbp.serve.predict import MAX_BODY
 
 pytestmark = pytest.mark.realdata
