@@ -48,7 +48,8 @@ def extract(rev: str, dest: Path) -> dict[str, Any]:
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(dest, filter="data")
     paired = dest / "paired"
-    shutil.copytree(dest / "nnbp", paired / "nnbp_base")
+    # symlinks: the package's configs/ is a link to the top-level configs/, not extracted
+    shutil.copytree(dest / "nnbp", paired / "nnbp_base", symlinks=True)
     for path in (paired / "nnbp_base").rglob("*.py"):
         # nnbp_base imports itself, not the checkout's nnbp (bench/worker_pair.py).
         text = IMPORTS.sub(lambda m: m.group(0).replace("nnbp", "nnbp_base"), path.read_text())

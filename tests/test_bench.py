@@ -39,6 +39,7 @@ def _has_commit(rev: str) -> bool:
 HAS_BASELINE = _has_commit(BASELINE)
 sys.path.insert(0, str(REPO / "bench"))  # bench/ is scripts, not a package
 
+import engine  # noqa: E402
 import launch  # noqa: E402
 import plan  # noqa: E402
 from settings import KERNEL_IMPLS, KERNELS, SETTINGS  # noqa: E402
@@ -173,3 +174,14 @@ def test_engine_against_the_baseline(smoke: dict) -> None:
         assert rec["ratios"] and all(math.isfinite(r) and r > 0 for r in rec["ratios"])
         assert len(rec["seconds"]["new"]) == len(rec["seconds"]["old"]) == 2 * len(rec["ratios"])
     assert "quadruples" in smoke["text"]
+
+
+@pytest.mark.skipif(not _has_commit("HEAD"), reason="needs the git history")
+def test_a_recent_revision_extracts_for_the_engine_comparison(tmp_path: Path) -> None:
+    """`make bench BASELINE=<rev>` for a revision whose nnbp/configs is a symbolic link to
+    the top-level configs/: both copies of its package are made, imports renamed."""
+    got = engine.extract("HEAD", tmp_path / "baseline")
+    assert got["status"] == "ok", got
+    base = got["paired"] / "nnbp_base"
+    assert (base / "sgd.py").is_file() and (got["root"] / "nnbp" / "sgd.py").is_file()
+    assert "from nnbp_base.network import" in (base / "sgd.py").read_text()
