@@ -16,17 +16,11 @@ Results: docs/ENGINE.md.
 
 from __future__ import annotations
 
-import argparse
-import functools
 import statistics
-from collections.abc import Callable
 
 import numpy as np
-from interleave import blas_line, interleaved
+from interleave import blas_line, epochs_args, interleaved, random_rows, sgd_epochs
 from threadpoolctl import threadpool_limits
-
-from nnbp.network import Network, with_ones
-from nnbp.sgd import SGD
 
 # (sizes, mini-batch size, momentum): the bench's networks, then best.yaml's, plain and
 # with its momentum.
@@ -37,27 +31,10 @@ SHAPES = [
 WAYS = {"after": False, "folded": True}
 
 
-def trainers(sizes: list[int], m: int, mu: float, x, y) -> tuple[dict[str, Callable], list]:
-    """One SGD epoch over the rows of x, each way: name -> call; and the two networks.
-    Each trainer starts from the same network and goes on training from call to call."""
-    calls, nets = {}, []
-    for name, fold in WAYS.items():
-        rng = np.random.default_rng(0)
-        net = Network.create(sizes, rng, init="scaled", cost="log-likelihood")
-        opt = SGD(net, eta=0.05, n_train=len(x), momentum=mu, fold_update=fold)
-        calls[name] = functools.partial(opt.epoch, x, y, m, rng)
-        nets.append(net)
-    return calls, nets
-
-
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--rounds", type=int, default=5)
-    parser.add_argument("--rows", type=int, default=10_000, help="training rows per epoch")
-    args = parser.parse_args()
-    rng = np.random.default_rng(1)
-    x = with_ones(rng.random((args.rows, 784), dtype=np.float32))
-    y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, args.rows)]
+    args = epochs_args(__doc__.split("\n")[0])
+    x, y = random_rows(args.rows)
+    variants = {name: {"fold_update": fold} for name, fold in WAYS.items()}
     print(f"BLAS: {blas_line()}; {args.rows} rows per epoch; {args.rounds} rounds")
     print("| network | m | momentum | threads | after: median s/epoch | folded | folded / after"
           " | same weights |")  # fmt: skip
@@ -65,7 +42,7 @@ def main() -> None:
     scale = 50_000 / args.rows  # seconds per 50,000-image epoch
     for sizes, m, mu in SHAPES:
         for threads in (1, 2):
-            calls, nets = trainers(sizes, m, mu, x, y)
+            calls, nets = sgd_epochs(sizes, m, mu, x, y, variants)
             with threadpool_limits(threads, user_api="blas"):
                 for call in calls.values():  # warm-up: buffers, caches
                     call()

@@ -1,13 +1,21 @@
 """Interleaved timing for the small engine comparisons (fused_update, step_parts,
 dropout_cost): each way timed in turn within every round, so that a slow spell of the
-machine falls on all of them alike."""
+machine falls on all of them alike; and the SGD epochs and random rows that fused_update
+and dropout_cost compare."""
 
 from __future__ import annotations
 
+import argparse
+import functools
 import time
 from collections.abc import Callable
+from typing import Any
 
+import numpy as np
 from peers import blas_pools
+
+from nnbp.network import Network, with_ones
+from nnbp.sgd import SGD
 
 
 def interleaved(
@@ -31,3 +39,35 @@ def blas_line() -> str:
         f" {p['num_threads']} thread{'s' * (p['num_threads'] != 1)}"
         for p in blas_pools()
     )
+
+
+def epochs_args(description: str) -> argparse.Namespace:
+    """--rounds and --rows, the options of the epoch comparisons."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--rows", type=int, default=10_000, help="training rows per epoch")
+    return parser.parse_args()
+
+
+def random_rows(n: int) -> tuple[np.ndarray, np.ndarray]:
+    """n random 784-pixel inputs with their ones column, and one-hot targets of 10 classes."""
+    rng = np.random.default_rng(1)
+    x = with_ones(rng.random((n, 784), dtype=np.float32))
+    return x, np.eye(10, dtype=np.float32)[rng.integers(0, 10, n)]
+
+
+def sgd_epochs(
+    sizes: list[int], m: int, mu: float, x: np.ndarray, y: np.ndarray,
+    variants: dict[str, dict[str, Any]],
+) -> tuple[dict[str, Callable[[], object]], list[Network]]:  # fmt: skip
+    """One SGD epoch over the rows of x per variant (its SGD keyword arguments): name ->
+    call, and the networks. Each trainer starts from the same network and goes on training
+    from call to call."""
+    calls, nets = {}, []
+    for name, kw in variants.items():
+        rng = np.random.default_rng(0)
+        net = Network.create(sizes, rng, init="scaled", cost="log-likelihood")
+        opt = SGD(net, eta=0.05, n_train=len(x), momentum=mu, **kw)
+        calls[name] = functools.partial(opt.epoch, x, y, m, rng)
+        nets.append(net)
+    return calls, nets

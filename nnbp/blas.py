@@ -28,7 +28,8 @@ _CTYPES = {np.dtype(np.float32): ctypes.c_float, np.dtype(np.float64): ctypes.c_
 _SYMBOLS = [("scipy_", "64_"), ("", "64_"), ("scipy_", ""), ("", "")]
 
 
-def _numpy_openblas() -> Path | None:
+@cache
+def _numpy_openblas() -> ctypes.CDLL | None:
     """The OpenBLAS library inside NumPy's installation, if NumPy's products use one."""
     from threadpoolctl import threadpool_info
 
@@ -40,7 +41,10 @@ def _numpy_openblas() -> Path | None:
         # numpy.libs/ beside the package (Linux, Windows) or numpy/.dylibs/ (macOS)
         beside = path.parent.parent == numpy_dir.parent and path.parent.name.startswith("numpy")
         if beside or numpy_dir in path.parents:
-            return path
+            try:
+                return ctypes.CDLL(str(path))
+            except OSError:
+                return None
     return None
 
 
@@ -98,12 +102,8 @@ class Gemm:
 @cache
 def _find(dtype: np.dtype) -> Gemm | None:
     name = _NAMES.get(dtype)
-    path = _numpy_openblas() if name else None
-    if path is None:
-        return None
-    try:
-        lib = ctypes.CDLL(str(path))
-    except OSError:
+    lib = _numpy_openblas() if name else None
+    if lib is None:
         return None
     for prefix, suffix in _SYMBOLS:
         function = getattr(lib, f"{prefix}cblas_{name}{suffix}", None)
