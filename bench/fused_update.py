@@ -16,11 +16,8 @@ Results: docs/ENGINE.md.
 
 from __future__ import annotations
 
-import statistics
-
 import numpy as np
-from interleave import blas_line, epochs_args, interleaved, random_rows, sgd_epochs
-from threadpoolctl import threadpool_limits
+from interleave import blas_line, compared_epochs, epochs_args
 
 # (sizes, mini-batch size, momentum): the bench's networks, then best.yaml's, plain and
 # with its momentum.
@@ -33,24 +30,15 @@ WAYS = {"after": False, "folded": True}
 
 def main() -> None:
     args = epochs_args(__doc__.split("\n")[0])
-    x, y = random_rows(args.rows)
     variants = {name: {"fold_update": fold} for name, fold in WAYS.items()}
     print(f"BLAS: {blas_line()}; {args.rows} rows per epoch; {args.rounds} rounds")
     print("| network | m | momentum | threads | after: median s/epoch | folded | folded / after"
           " | same weights |")  # fmt: skip
     print("|---|---|---|---|---|---|---|---|")
-    scale = 50_000 / args.rows  # seconds per 50,000-image epoch
-    for sizes, m, mu in SHAPES:
-        for threads in (1, 2):
-            calls, nets = sgd_epochs(sizes, m, mu, x, y, variants)
-            with threadpool_limits(threads, user_api="blas"):
-                for call in calls.values():  # warm-up: buffers, caches
-                    call()
-                times = interleaved(calls, args.rounds)
-            after, folded = (statistics.median(times[name]) * scale for name in WAYS)
-            same = np.array_equal(nets[0].flat, nets[1].flat)
-            print(f"| {sizes} | {m} | {mu} | {threads} | {after:.3f} | {folded:.3f} |"
-                  f" {folded / after:.2f} | {'yes' if same else 'no'} |")  # fmt: skip
+    for sizes, m, mu, threads, s, nets in compared_epochs(SHAPES, args, variants):
+        same = np.array_equal(nets[0].flat, nets[1].flat)
+        print(f"| {sizes} | {m} | {mu} | {threads} | {s['after']:.3f} | {s['folded']:.3f} |"
+              f" {s['folded'] / s['after']:.2f} | {'yes' if same else 'no'} |")  # fmt: skip
 
 
 if __name__ == "__main__":

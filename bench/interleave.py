@@ -1,18 +1,20 @@
-"""Interleaved timing for the small engine comparisons (fused_update, step_parts,
-dropout_cost): each way timed in turn within every round, so that a slow spell of the
-machine falls on all of them alike; and the SGD epochs and random rows that fused_update
-and dropout_cost compare."""
+"""Interleaved timing for the small engine comparisons (fused_update, columns_layout,
+step_parts, dropout_cost): each way timed in turn within every round, so that a slow
+spell of the machine falls on all of them alike; and the SGD epochs and random rows that
+fused_update, columns_layout and dropout_cost compare."""
 
 from __future__ import annotations
 
 import argparse
 import functools
+import statistics
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
 from peers import blas_pools
+from threadpoolctl import threadpool_limits
 
 from nnbp.network import Network, with_ones
 from nnbp.sgd import SGD
@@ -71,3 +73,29 @@ def sgd_epochs(
         calls[name] = functools.partial(opt.epoch, x, y, m, rng)
         nets.append(net)
     return calls, nets
+
+
+Prepare = Callable[[dict[str, Callable[[], object]], list[Network]], None]
+
+
+def compared_epochs(
+    shapes: list[tuple[list[int], int, float]], args: argparse.Namespace,
+    variants: dict[str, dict[str, Any]], prepare: Prepare | None = None,
+) -> Iterator[tuple[list[int], int, float, int, dict[str, float], list[Network]]]:  # fmt: skip
+    """Per (sizes, m, momentum) of ``shapes`` and 1 and 2 BLAS threads: the variants'
+    epochs (``sgd_epochs``) on ``args.rows`` random rows, warmed up, then alternated for
+    ``args.rounds`` rounds. Yields sizes, m, momentum, threads, each variant's median
+    seconds per 50,000-image epoch, and the networks. ``prepare(calls, nets)`` may
+    change the calls first."""
+    x, y = random_rows(args.rows)
+    for sizes, m, mu in shapes:
+        for threads in (1, 2):
+            calls, nets = sgd_epochs(sizes, m, mu, x, y, variants)
+            if prepare is not None:
+                prepare(calls, nets)
+            with threadpool_limits(threads, user_api="blas"):
+                for call in calls.values():  # warm-up: buffers, caches
+                    call()
+                times = interleaved(calls, args.rounds)
+            medians = {name: statistics.median(t) * 50_000 / args.rows for name, t in times.items()}
+            yield sizes, m, mu, threads, medians, nets

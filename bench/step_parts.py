@@ -4,8 +4,10 @@ The most a compiled elementwise kernel (a fused sigmoid, sigma' and mask in one 
 each) could save is the part of a step that is neither a matrix product nor the update.
 This times, on one mini-batch kept in cache, per step: nnbp's ``SGD.step`` as it is; the
 step's five matrix products alone (two forward, BP2, BP4 twice: the products ``backprop``
-makes for one hidden layer, into the same buffers); and those products with the update.
-Alternated and repeated; medians. Prints which BLAS ran.
+makes for one hidden layer, into the same buffers); and those products with the update
+as the step makes it (where SGD folds the update into BP4, its two BP4 GEMMs into the
+weights or the velocity, then w += v with momentum). Alternated and repeated; medians.
+Prints which BLAS ran.
 
     python bench/step_parts.py [--threads 1] [--rounds 7]
     OPENBLAS_CORETYPE=Haswell python bench/step_parts.py
@@ -23,17 +25,17 @@ import numpy as np
 from interleave import blas_line, interleaved
 from threadpoolctl import threadpool_limits
 
+from nnbp.blas import Gemm
 from nnbp.network import Network, with_ones
 from nnbp.sgd import SGD
 
-# (sizes, m, momentum, steps per timing): the bench's networks and best.yaml's (at its
-# earlier m = 20).
+# (sizes, m, momentum, steps per timing): the bench's networks and best.yaml's.
 SHAPES = [
     ([784, 30, 10], 10, 0.0, 2000),
     ([784, 100, 10], 10, 0.0, 2000),
     ([784, 100, 10], 100, 0.0, 500),
-    ([784, 800, 10], 20, 0.0, 300),
-    ([784, 800, 10], 20, 0.9, 300),
+    ([784, 800, 10], 10, 0.0, 300),
+    ([784, 800, 10], 10, 0.9, 300),
 ]
 
 
@@ -59,12 +61,30 @@ def parts(sizes: list[int], m: int, mu: float) -> dict[str, Callable[[], None]]:
         np.dot(ws.delta[1], w[1], out=ws.delta[0])
         np.dot(ws.delta_T[0], x, out=ws.nabla[0])
 
+    gemm = Gemm.find(net.dtype) if opt.folds_update else None
+    if gemm is not None:  # the GEMMs' arguments built once, as SGD does
+        into = opt.velocity or net.params  # BP4 with the update folded in (sgd.py)
+        bp4 = [
+            gemm.args(delta_T, a_in, out, -1.0, mu or 1.0)
+            for delta_T, a_in, out in zip(ws.delta_T, [x, ws.a_in[1]], into, strict=True)
+        ]
+
     def products_and_update() -> None:
-        products()
+        if gemm is None:
+            products()
+            if mu:
+                opt._update(ws)  # v = mu v - nabla, w += v
+            else:
+                np.subtract(net.flat, ws.nabla_flat, out=net.flat)
+            return
+        np.dot(x, w_T[0], out=ws.a[0])
+        np.copyto(ws.a_in_body[1], ws.a[0])
+        np.dot(ws.a_in[1], w_T[1], out=ws.a[1])
+        gemm.call(*bp4[1])
+        np.dot(ws.delta[1], w[1], out=ws.delta[0])
+        gemm.call(*bp4[0])
         if mu:
-            opt._update(ws)  # v = mu v - nabla, w += v
-        else:
-            np.subtract(net.flat, ws.nabla_flat, out=net.flat)
+            np.add(net.flat, opt._velocity_flat, out=net.flat)
 
     return {"step": lambda: opt.step(x, y), "products": products, "update": products_and_update}
 

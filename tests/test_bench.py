@@ -20,9 +20,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import nnbp.config
+import nnbp.sgd
+from nnbp.network import Network, backprop, with_ones
 
 REPO = Path(__file__).resolve().parent.parent
 BASELINE = "0c9a75a"  # the Makefile's BASELINE: the engine before SGD.epoch
@@ -39,9 +42,11 @@ def _has_commit(rev: str) -> bool:
 HAS_BASELINE = _has_commit(BASELINE)
 sys.path.insert(0, str(REPO / "bench"))  # bench/ is scripts, not a package
 
+import columns_layout  # noqa: E402
 import engine  # noqa: E402
 import launch  # noqa: E402
 import plan  # noqa: E402
+from interleave import sgd_epochs  # noqa: E402
 from settings import KERNEL_IMPLS, KERNELS, SETTINGS  # noqa: E402
 
 
@@ -185,3 +190,32 @@ def test_a_recent_revision_extracts_for_the_engine_comparison(tmp_path: Path) ->
     base = got["paired"] / "nnbp_base"
     assert (base / "sgd.py").is_file() and (got["root"] / "nnbp" / "sgd.py").is_file()
     assert "from nnbp_base.network import" in (base / "sgd.py").read_text()
+
+
+@pytest.mark.parametrize("cost", ["quadratic", "log-likelihood"])
+def test_the_columns_layout_measured_in_engine_md_computes_nnbps_gradient(cost: str) -> None:
+    """bench/columns_layout.py's backprop (hidden layers as columns) against nnbp's, and an
+    SGD epoch with it: the same numbers to rounding, and nnbp's backprop back afterwards."""
+    rng = np.random.default_rng(3)
+    sizes, m = [6, 5, 4, 3], 7
+    x = with_ones(rng.random((m, 6)))
+    y = np.eye(3)[rng.integers(0, 3, m)]
+    net = Network.create(sizes, rng, init="scaled", cost=cost, dtype="float64")
+    k = np.full((m, 3), 1 / m)
+    rows, cols = net.workspace(m), columns_layout.ColumnsWorkspace(sizes, m, net.dtype)
+    backprop(net, rows, x, y, k)
+    columns_layout.columns_backprop(net, cols, x, y, k)
+    np.testing.assert_allclose(cols.nabla_flat, rows.nabla_flat, rtol=1e-10, atol=1e-14)
+    assert np.abs(rows.nabla_flat).max() > 1e-3  # a gradient, not zeros
+
+    # An epoch of float32 SGD with momentum (the bench's trainers), rows and columns.
+    xs = with_ones(rng.random((40, 6), dtype=np.float32))
+    ys = np.eye(3, dtype=np.float32)[rng.integers(0, 3, 40)]
+    calls, nets = sgd_epochs(sizes, 7, 0.9, xs, ys, {"rows": {}, "cols": {}})
+    calls["cols"] = columns_layout.with_columns(calls["cols"], nets[1])
+    start = nets[0].flat.copy()
+    for call in calls.values():
+        call()
+    np.testing.assert_allclose(nets[1].flat, nets[0].flat, rtol=1e-5, atol=1e-6)
+    assert np.abs(nets[0].flat - start).max() > 1e-3  # the epoch trained
+    assert nnbp.sgd.backprop is backprop
