@@ -1,13 +1,12 @@
 """The epoch's augmented chunks, made in a second process while the steps train.
 
-A worker thread would share the GIL with the steps, whose many short NumPy calls then
-wait for it: at best.yaml's setting that cost the SGD pass 6-12%, the same work in
-another process nothing (docs/ENGINE.md). The process keeps a copy of the training rows,
-gathers each chunk the epoch asks for into one of two buffers the two processes share
-(a memory-mapped file), and augments it there with the run's Generator while the steps
-train on the other buffer. The Generator's state is handed to the process at the
-start of an epoch and back at its end, and the process makes the chunks in order, so
-the draws, and the results, are those of augmenting in line.
+A worker thread shares the GIL with the steps, whose many short NumPy calls then wait
+for it; a process does not (docs/ENGINE.md has the measurements). The process keeps a
+copy of the training rows, gathers each chunk the epoch asks for into one of two buffers
+the two processes share (a memory-mapped file), and augments it there with the run's
+Generator while the steps train on the other buffer. The Generator's state is handed to
+the process at the start of an epoch and back at its end, and the process makes the
+chunks in order, so the draws, and the results, are those of augmenting in line.
 
 The process is a fresh interpreter (``python -m nnbp.augment_process``) talking over its
 standard input and output, so that nothing of the caller's script is run again in it,
@@ -184,7 +183,10 @@ def _serve(inp: IO[bytes], out: IO[bytes]) -> None:
 
     threadpool_limits(blas_threads, user_api="blas")
     x_ones = np.empty(shape, dtype)
-    _read_into(inp, memoryview(x_ones).cast("B"))
+    try:
+        _read_into(inp, memoryview(x_ones).cast("B"))
+    except EOFError:  # the parent is gone
+        return
     rng = np.random.default_rng()
     reply: tuple[str, Any] | None = ("ready", None)
     while True:
