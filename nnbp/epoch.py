@@ -14,8 +14,6 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from nnbp.augment_process import AugmentProcess
-
 if TYPE_CHECKING:
     from nnbp.sgd import SGD
 
@@ -68,32 +66,21 @@ class Epoch:
 
     def __init__(
         self, opt: SGD, x_ones: np.ndarray, y: np.ndarray, m: int, augment: Augment | None,
-        background: bool | AugmentProcess,
+        background: bool,
     ) -> None:  # fmt: skip
         self.opt, self.x_ones, self.y, self.m, self.augment = opt, x_ones, y, m, augment
         n = len(x_ones)
         self.chunk = m * max(1, CHUNK_ROWS // m)
         self.starts = range(0, n, self.chunk)
         self.rows_max = min(self.chunk, n)
-        self.process = background if isinstance(background, AugmentProcess) else None
-        if self.process is not None and (
-            self.process.x_ones is not x_ones or self.process.augment is not augment
-            or self.process.slots.shape[1] < self.rows_max
-        ):  # fmt: skip
-            raise ValueError("SGD.epoch: the AugmentProcess was made for other rows or chunks")
-        self.worker = background is True and augment is not None
-        # (x, y) buffers for a chunk: two with a worker thread or process, which fills one
-        # while the steps read the other (the process's x buffers are its slots).
+        self.worker = background and augment is not None
+        # (x, y) buffers for a chunk: two with a worker, which fills one while the steps
+        # read the other.
         shape = (self.rows_max, x_ones.shape[1])
         self.buffers = [
             (np.ones(shape, x_ones.dtype), np.empty((self.rows_max, y.shape[1]), y.dtype))
-            for _ in range(2 if self.worker or self.process else 1)
+            for _ in range(2 if self.worker else 1)
         ]
-        if self.process is not None:
-            self.buffers = [
-                (slot[: self.rows_max], yc)
-                for slot, (_, yc) in zip(self.process.slots, self.buffers, strict=True)
-            ]
         # A full chunk's mini-batches are always the same views of its buffers: made once.
         self.full = [self.batches(i, self.rows_max) for i in range(len(self.buffers))]
         self.total = -(-n // m)
@@ -110,17 +97,6 @@ class Epoch:
             xc[:c, :-1] = self.augment(xc[:c, :-1], rng)
         self.y.take(rows, axis=0, out=yc[:c], mode="clip")
         return c
-
-    def receive(self, i: int, order: np.ndarray) -> int:
-        """Chunk i from the process (in slot i % 2), and chunk i + 1 asked for; its rows."""
-        rows = order[self.starts[i] : self.starts[i] + self.chunk]
-        self.process.receive()
-        self.y.take(rows, axis=0, out=self.buffers[i % 2][1][: len(rows)], mode="clip")
-        if i + 1 < len(self.starts):  # into the slot whose chunk the steps have done
-            self.process.submit(
-                (i + 1) % 2, order[self.starts[i + 1] : self.starts[i + 1] + self.chunk]
-            )
-        return len(rows)
 
     def batches(self, i: int, c: int) -> list[tuple[np.ndarray, np.ndarray]]:
         xc, yc = self.buffers[i % len(self.buffers)]
@@ -148,13 +124,8 @@ class Epoch:
                 # results are those of doing it all in line.
                 pool = stack.enter_context(ThreadPoolExecutor(1, thread_name_prefix="nnbp-augment"))
                 pending = pool.submit(self.fill, 0, order, rng)
-            elif self.process is not None:  # the same, in the process
-                stack.enter_context(self.process.epoch(rng))
-                self.process.submit(0, order[: self.chunk])
             for i in range(len(self.starts)):
-                if self.process is not None:
-                    c = self.receive(i, order)
-                elif not self.worker:
+                if not self.worker:
                     c = self.fill(i, order, rng)
                 else:
                     c = pending.result()

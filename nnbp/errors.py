@@ -71,14 +71,6 @@ class Interrupted(NnbpError):
             self.exit_code = ExitCode.TERMINATED
 
 
-class WorkerError(NnbpError):
-    """A process nnbp started to help a run (the augmentation's) failed or ended."""
-
-    def __init__(self, message: str, details: str = "") -> None:
-        super().__init__(message)
-        self.details = details  # the process's traceback, when it sent one
-
-
 class Diverged(NnbpError):
     """The cost became NaN or infinite."""
 

@@ -7,7 +7,6 @@ here prints or touches files (``training.py`` writes the run directory).
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import time
 from collections.abc import Callable
@@ -19,10 +18,8 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from nnbp import metrics
-from nnbp.augment_process import AugmentProcess
 from nnbp.data import Split, Splits
-from nnbp.epoch import CHUNK_ROWS, Augment, StopFlag, background_augmentation, blas_threads
-from nnbp.errors import WorkerError
+from nnbp.epoch import Augment, StopFlag, background_augmentation, blas_threads
 from nnbp.introspect import layer_stats
 from nnbp.metrics import one_hot
 from nnbp.network import FEEDFORWARD_BATCH, Network
@@ -139,31 +136,10 @@ def fit(
     with (
         threadpool_limits(limits=threads, user_api="blas"),
         ThreadPoolExecutor(1, thread_name_prefix="nnbp-evaluate") as pool,
-        contextlib.ExitStack() as stack,
     ):
-        background = _background(stack, net, splits.train.x_ones, augment, s)
-        loop = _Loop(
-            net, splits, s, optimizer, state, rng, on_epoch, pool if overlap else None, background
-        )
+        loop = _Loop(net, splits, s, optimizer, state, rng, on_epoch, pool if overlap else None)
         loop.run(on_batches, augment, stop)
     return state
-
-
-def _background(
-    stack: contextlib.ExitStack, net: Network, x_ones: np.ndarray, augment: Augment | None,
-    s: TrainingConfig,
-) -> bool | AugmentProcess:  # fmt: skip
-    """Where the epochs' augmented chunks are made while the steps train, if they are
-    (``background_augmentation``): in a second process, which ``stack`` closes, or on a
-    worker thread (True) when the process cannot take ``augment``. The same results."""
-    if augment is None or not background_augmentation(net.sizes, s.mini_batch_size, s.blas_threads):
-        return False
-    chunk = max(CHUNK_ROWS, s.mini_batch_size)
-    threads = blas_threads(net.sizes, s.mini_batch_size, s.blas_threads) or 1
-    try:
-        return stack.enter_context(AugmentProcess(x_ones, augment, chunk, threads))
-    except (WorkerError, OSError):  # e.g. a function only the calling script defines
-        return True
 
 
 class _Loop:
@@ -174,12 +150,11 @@ class _Loop:
         self, net: Network, splits: Splits, s: TrainingConfig, optimizer: SGD,
         state: TrainState, rng: np.random.Generator,
         on_epoch: Callable[[dict[str, Any]], Any] | None, pool: ThreadPoolExecutor | None,
-        background: bool | AugmentProcess = False,
     ) -> None:  # fmt: skip
         self.net, self.splits, self.s, self.optimizer = net, splits, s, optimizer
         self.state, self.rng, self.on_epoch, self.pool = state, rng, on_epoch, pool
         self.y = one_hot(splits.train.labels, net.sizes[-1], net.dtype)
-        self.background = background  # how the chunks are augmented: SGD.epoch
+        self.background = background_augmentation(net.sizes, s.mini_batch_size, s.blas_threads)
         self.pending: tuple[EpochEnd, Future] | None = None  # trained, not yet finished
 
     def run(

@@ -18,7 +18,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from nnbp.augment_process import AugmentProcess
 from nnbp.blas import Gemm
 from nnbp.epoch import Augment, Epoch, StopFlag
 from nnbp.network import BP4, Network, Workspace, backprop, layered
@@ -228,7 +227,7 @@ class SGD:
         on_batches: Callable[[int, int], None] | None = None,
         augment: Augment | None = None,
         stop: StopFlag | None = None,
-        background: bool | AugmentProcess = False,
+        background: bool = False,
         between: Callable[[], bool] | None = None,
     ) -> bool:
         """One epoch: shuffle the rows of x_ones with ``rng``, then one step per mini-batch.
@@ -240,9 +239,9 @@ class SGD:
         The last mini-batch is smaller when m does not divide n. ``on_batches(done,
         total)`` is called about a hundred times, and ``stop`` looked at as often, as is
         ``between()``, whose true return also ends the epoch; returns False when the epoch
-        ended early. With ``background`` (and ``augment``) each chunk is augmented on a
-        worker thread while the previous one trains, or, given an ``AugmentProcess`` made
-        for these rows and this augment, in that process; the results are the same.
+        ended early. With ``background`` (and
+        ``augment``) each chunk is augmented on a worker thread while the previous one
+        trains; the results are the same.
         """
         return Epoch(self, x_ones, y, mini_batch_size, augment, background).run(
             rng, on_batches, stop, between

@@ -254,22 +254,10 @@ def augmenter(cfg: Config, splits: Splits) -> Augment | None:
     kinds = cfg.training.augment
     if not kinds:
         return None
-    return Augmentation(splits.image_shape, tuple(kinds), cfg.training.augment_options or {})
+    from nnbp import augment
 
-
-@dataclass(frozen=True)
-class Augmentation:
-    """``augment.augment`` with a config's kinds and options: (rows, rng) -> rows. An
-    object rather than a closure, so that it can be sent to another process (fit.py)."""
-
-    image_shape: tuple[int, int]
-    kinds: tuple[str, ...]
-    options: dict[str, dict[str, float]]
-
-    def __call__(self, x: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        from nnbp import augment
-
-        return augment.augment(x, self.image_shape, rng, self.kinds, **self.options)
+    shape, options = splits.image_shape, cfg.training.augment_options or {}
+    return lambda x, rng: augment.augment(x, shape, rng, kinds, **options)
 
 
 @contextmanager
