@@ -1,7 +1,7 @@
 """Interleaved timing for the small engine comparisons (fused_update, columns_layout,
 step_parts, dropout_cost): each way timed in turn within every round, so that a slow
 spell of the machine falls on all of them alike; and the SGD epochs and random rows that
-fused_update, columns_layout and dropout_cost compare."""
+fused_update, columns_layout, dropout_cost and augment_worker compare."""
 
 from __future__ import annotations
 
