@@ -79,6 +79,9 @@ def columns_backprop(net, ws, x, y, k, keep=None, bp4=None) -> None:
     bp4(0, ws.delta_T[0], x)
 
 
+ROWS = nnbp.sgd.backprop  # nnbp's own, put back after each columns epoch
+
+
 def with_columns(call: Callable[[], object], net: Network) -> Callable[[], object]:
     """``call`` (an SGD epoch of net) run with the columns workspace and backprop."""
     net.workspace = lambda m: ColumnsWorkspace(net.sizes, m, net.dtype)
@@ -91,9 +94,6 @@ def with_columns(call: Callable[[], object], net: Network) -> Callable[[], objec
             nnbp.sgd.backprop = ROWS
 
     return run
-
-
-ROWS = nnbp.sgd.backprop
 
 
 def main() -> None:

@@ -25,7 +25,6 @@ import numpy as np
 from interleave import blas_line, interleaved
 from threadpoolctl import threadpool_limits
 
-from nnbp.blas import Gemm
 from nnbp.network import Network, with_ones
 from nnbp.sgd import SGD
 
@@ -53,38 +52,32 @@ def parts(sizes: list[int], m: int, mu: float) -> dict[str, Callable[[], None]]:
         delta.fill(0)
     w_T, w = net.params_T, net.w
 
-    def products() -> None:
+    def forward_and_bp2() -> None:
         np.dot(x, w_T[0], out=ws.a[0])
         np.copyto(ws.a_in_body[1], ws.a[0])
         np.dot(ws.a_in[1], w_T[1], out=ws.a[1])
-        np.dot(ws.delta_T[1], ws.a_in[1], out=ws.nabla[1])
         np.dot(ws.delta[1], w[1], out=ws.delta[0])
+
+    def products() -> None:
+        forward_and_bp2()
+        np.dot(ws.delta_T[1], ws.a_in[1], out=ws.nabla[1])
         np.dot(ws.delta_T[0], x, out=ws.nabla[0])
 
-    gemm = Gemm.find(net.dtype) if opt.folds_update else None
-    if gemm is not None:  # the GEMMs' arguments built once, as SGD does
-        into = opt.velocity or net.params  # BP4 with the update folded in (sgd.py)
-        bp4 = [
-            gemm.args(delta_T, a_in, out, -1.0, mu or 1.0)
-            for delta_T, a_in, out in zip(ws.delta_T, [x, ws.a_in[1]], into, strict=True)
-        ]
+    bp4 = opt._folded(ws)  # SGD's BP4 with the update folded in, or None where it is not
 
     def products_and_update() -> None:
-        if gemm is None:
+        if bp4 is None:
             products()
             if mu:
                 opt._update(ws)  # v = mu v - nabla, w += v
             else:
                 np.subtract(net.flat, ws.nabla_flat, out=net.flat)
             return
-        np.dot(x, w_T[0], out=ws.a[0])
-        np.copyto(ws.a_in_body[1], ws.a[0])
-        np.dot(ws.a_in[1], w_T[1], out=ws.a[1])
-        gemm.call(*bp4[1])
-        np.dot(ws.delta[1], w[1], out=ws.delta[0])
-        gemm.call(*bp4[0])
+        forward_and_bp2()
+        bp4(1, ws.delta_T[1], ws.a_in[1])
+        bp4(0, ws.delta_T[0], x)
         if mu:
-            np.add(net.flat, opt._velocity_flat, out=net.flat)
+            np.add(net.flat, opt._velocity_flat, out=net.flat)  # w += v
 
     return {"step": lambda: opt.step(x, y), "products": products, "update": products_and_update}
 
